@@ -2,7 +2,9 @@
 option(AITELEMETRY_WERROR "Treat warnings as errors" OFF)
 
 function(aitelemetry_warnings target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)
+  # -Wno-restrict: GCC 12 false positives in std::string (GCC bug 105329).
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-missing-field-initializers
+                                           -Wno-restrict)
   if(AITELEMETRY_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
@@ -19,18 +21,23 @@ endfunction()
 
 # aitelemetry_test(NAME SOURCES ... DEPS ...): one GoogleTest binary, each TEST registered with ctest.
 function(aitelemetry_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS;FIXTURES" ${ARGN})
   if(NOT BUILD_TESTING)
     return()
   endif()
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   aitelemetry_warnings(${name})
-  target_compile_definitions(${name} PRIVATE AITELEMETRY_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  target_compile_definitions(${name} PRIVATE AITELEMETRY_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+                                             AITELEMETRY_BINARY_DIR="${PROJECT_BINARY_DIR}")
   set(labels unit)
   if(ARG_LABELS)
     set(labels ${ARG_LABELS})
   endif()
-  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS "${labels}"
+  set(props LABELS "${labels}")
+  if(ARG_FIXTURES)
+    list(APPEND props FIXTURES_REQUIRED "${ARG_FIXTURES}")
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES ${props}
                        WORKING_DIRECTORY ${PROJECT_BINARY_DIR})
 endfunction()

@@ -73,7 +73,8 @@ nlohmann::json ToJson(const Record& record, const std::vector<std::string>& only
   nlohmann::json out = nlohmann::json::object();
   const auto& fields = record.model->fields;
   if (only.empty()) {
-    for (size_t i = 0; i < fields.size(); ++i) out[fields[i].name] = FieldJson(fields[i], record.values[i]);
+    for (size_t i = 0; i < fields.size(); ++i)
+      out[fields[i].name] = FieldJson(fields[i], record.values[i]);
   } else {
     for (const auto& name : only) {
       int i = record.model->FieldIndex(name);
@@ -101,7 +102,9 @@ Result<Value> ValueFromJson(const Field& field, const nlohmann::json& j) {
     case FieldType::kTime: {
       if (!j.is_string()) return Mismatch(field, j.type_name());
       auto t = ParseRfc3339(j.get<std::string>());
-      if (!t) return Fail(ErrorCode::kInvalidArgument, fmt::format("{}: {}", field.name, t.error().message));
+      if (!t)
+        return Fail(ErrorCode::kInvalidArgument,
+                    fmt::format("{}: {}", field.name, t.error().message));
       return Value{ToUnixNanos(*t)};
     }
   }

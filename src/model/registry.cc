@@ -47,9 +47,9 @@ Field ProjectRef(const char* what) {
 
 // The lifecycle every observed entity shares: seen, gone, stale.
 void AddLifecycle(std::vector<Field>& fields, const char* states) {
-  fields.push_back(F("state", FieldType::kString, kFacet,
-                     fmt::format("Current state: {}.", states)));
-  fields.push_back(F("first_seen_at", FieldType::kTime, kSortable | kFilterable,
+  fields.push_back(
+      F("state", FieldType::kString, kFacet, fmt::format("Current state: {}.", states)));
+  fields.push_back(F("first_seen_at", FieldType::kTime, kSortable | kFilterable | kWriteOnce,
                      "When the collector first saw it."));
   fields.push_back(F("last_seen_at", FieldType::kTime, kSortable | kFilterable,
                      "When the collector last saw it in a snapshot."));
@@ -87,8 +87,8 @@ void AddReadings(std::vector<Field>& fields, bool whole_gpu) {
   fields.push_back(ProjectRef("Namespace of the project holding it now; null when free."));
   fields.push_back(F("pod", FieldType::kString, kSearchable | kSortable | kFilterable,
                      "Pod holding it now; null when free."));
-  fields.push_back(F("container", FieldType::kString, kFilterable,
-                     "Container holding it now; null when free."));
+  fields.push_back(
+      F("container", FieldType::kString, kFilterable, "Container holding it now; null when free."));
   fields.push_back(F("last_active_at", FieldType::kTime, kSortable | kFilterable,
                      "Last time its activity was above zero."));
 }
@@ -97,7 +97,8 @@ std::vector<Model> BuildRegistry() {
   std::vector<Model> models;
 
   {
-    Model m{"hub", "Hub", "hub", "A source of metrics: one ACM/Observatorium hub and its clusters."};
+    Model m{"hub", "Hub", "hub",
+            "A source of metrics: one ACM/Observatorium hub and its clusters."};
     m.fields = {Key("Natural key, HUB-{hub}."),
                 F("name", FieldType::kString, kRequired | kText | kFilterable, "Hub name.", "", "",
                   "hubName"),
@@ -113,7 +114,8 @@ std::vector<Model> BuildRegistry() {
   }
   {
     Model m{"cluster", "Cluster", "cluster", "An OpenShift/Kubernetes cluster of a hub."};
-    m.fields = {Key("Natural key, HUB-{hub}-CLUSTER-{cluster}."), HubRef(),
+    m.fields = {Key("Natural key, HUB-{hub}-CLUSTER-{cluster}."),
+                HubRef(),
                 F("name", FieldType::kString, kRequired | kText | kFilterable, "Cluster name.", "",
                   "", "clusterName"),
                 F("display_name", FieldType::kString, kText | kEditable, "Name shown to people."),
@@ -126,25 +128,26 @@ std::vector<Model> BuildRegistry() {
   }
   {
     Model m{"node", "Node", "node", "A machine with GPUs."};
-    m.fields = {Key("Natural key, HUB-{hub}-CLUSTER-{cluster}-NODE-{node}."), HubRef(),
-                ClusterRef(),
-                F("name", FieldType::kString, kRequired | kText | kFilterable, "Host name.", "",
-                  "", "hostName"),
-                F("cluster_key", FieldType::kString, kFilterable, "The cluster it belongs to.", "",
-                  "", "isPartOf", "cluster"),
-                F("gpu_product", FieldType::kString, kFacet | kSearchable,
-                  "GPU product from GPU feature discovery (nvidia.com/gpu.product).", "", "",
-                  "gpuProduct"),
-                F("mig_strategy", FieldType::kString, kFacet, "MIG strategy: none, single, mixed."),
-                F("gpu_count", FieldType::kInt, kNum, "Number of GPUs seen on it.", "", "C62",
-                  "gpuCount")};
+    m.fields = {
+        Key("Natural key, HUB-{hub}-CLUSTER-{cluster}-NODE-{node}."),
+        HubRef(),
+        ClusterRef(),
+        F("name", FieldType::kString, kRequired | kText | kFilterable, "Host name.", "", "",
+          "hostName"),
+        F("cluster_key", FieldType::kString, kFilterable, "The cluster it belongs to.", "", "",
+          "isPartOf", "cluster"),
+        F("gpu_product", FieldType::kString, kFacet | kSearchable,
+          "GPU product from GPU feature discovery (nvidia.com/gpu.product).", "", "", "gpuProduct"),
+        F("mig_strategy", FieldType::kString, kFacet, "MIG strategy: none, single, mixed."),
+        F("gpu_count", FieldType::kInt, kNum, "Number of GPUs seen on it.", "", "C62", "gpuCount")};
     AddLifecycle(m.fields, "active, stale or gone");
     m.scope = {"hub", "cluster", "", "gpu", "node_key", false};
     models.push_back(std::move(m));
   }
   {
     Model m{"project", "Project", "project", "A research project: one namespace of a cluster."};
-    m.fields = {Key("Natural key, HUB-{hub}-CLUSTER-{cluster}-PROJECT-{namespace}."), HubRef(),
+    m.fields = {Key("Natural key, HUB-{hub}-CLUSTER-{cluster}-PROJECT-{namespace}."),
+                HubRef(),
                 ClusterRef(),
                 F("namespace", FieldType::kString, kRequired | kText | kFacetable | kFilterable,
                   "Kubernetes namespace.", "", "", "namespaceName"),
@@ -163,7 +166,8 @@ std::vector<Model> BuildRegistry() {
   }
   {
     Model m{"gpu", "Gpu", "gpu", "A physical GPU."};
-    m.fields = {Key("Natural key, HUB-{hub}-CLUSTER-{cluster}-NODE-{node}-GPU-{uuid}."), HubRef(),
+    m.fields = {Key("Natural key, HUB-{hub}-CLUSTER-{cluster}-NODE-{node}-GPU-{uuid}."),
+                HubRef(),
                 ClusterRef(),
                 F("node", FieldType::kString, kFacet | kSearchable, "Host name of its node.", "",
                   "", "nodeName"),
@@ -186,20 +190,22 @@ std::vector<Model> BuildRegistry() {
   }
   {
     Model m{"gpu-slice", "GpuSlice", "gpu_slice", "A MIG GPU instance of a GPU."};
-    m.fields = {Key("Natural key, the GPU's key then -SLICE-{GPU_I_ID}."), HubRef(), ClusterRef(),
-                F("node", FieldType::kString, kFacet | kSearchable, "Host name of its node.", "",
-                  "", "nodeName"),
-                F("gpu_key", FieldType::kString, kFilterable, "The GPU it is part of.", "", "",
-                  "isPartOf", "gpu"),
-                F("gpu_uuid", FieldType::kString, kText | kFilterable, "UUID of the parent GPU."),
-                F("gpu_i_id", FieldType::kString, kFilterable, "MIG GPU instance id (GPU_I_ID)."),
-                F("profile", FieldType::kString, kFacet | kSearchable,
-                  "MIG profile (GPU_I_PROFILE), e.g. 3g.40gb.", "", "", "migProfile"),
-                F("compute_share", FieldType::kReal, kNum,
-                  "Share of the parent's compute, in GPU-equivalents (3g of 7 = 0.4286).", "GPU",
-                  "C62", "computeShare"),
-                F("model_name", FieldType::kString, kFacet, "Parent GPU model name.", "", "",
-                  "modelName")};
+    m.fields = {
+        Key("Natural key, the GPU's key then -SLICE-{GPU_I_ID}."),
+        HubRef(),
+        ClusterRef(),
+        F("node", FieldType::kString, kFacet | kSearchable, "Host name of its node.", "", "",
+          "nodeName"),
+        F("gpu_key", FieldType::kString, kFilterable, "The GPU it is part of.", "", "", "isPartOf",
+          "gpu"),
+        F("gpu_uuid", FieldType::kString, kText | kFilterable, "UUID of the parent GPU."),
+        F("gpu_i_id", FieldType::kString, kFilterable, "MIG GPU instance id (GPU_I_ID)."),
+        F("profile", FieldType::kString, kFacet | kSearchable,
+          "MIG profile (GPU_I_PROFILE), e.g. 3g.40gb.", "", "", "migProfile"),
+        F("compute_share", FieldType::kReal, kNum,
+          "Share of the parent's compute, in GPU-equivalents (3g of 7 = 0.4286).", "GPU", "C62",
+          "computeShare"),
+        F("model_name", FieldType::kString, kFacet, "Parent GPU model name.", "", "", "modelName")};
     AddReadings(m.fields, false);
     AddLifecycle(m.fields, "idle, allocated-idle, active or gone");
     m.scope = {"hub", "cluster", "project", "", "", false};
@@ -210,7 +216,9 @@ std::vector<Model> BuildRegistry() {
             "A pod/container of a project holding a GPU or slice, from when to when."};
     m.entity = false;
     m.fields = {
-        Key("Device key, pod, container and start time."), HubRef(), ClusterRef(),
+        Key("Device key, pod, container and start time."),
+        HubRef(),
+        ClusterRef(),
         ProjectRef("Namespace of the holder."),
         F("project_key", FieldType::kString, kFilterable, "The project holding it.", "", "",
           "belongsTo", "project"),
@@ -224,10 +232,11 @@ std::vector<Model> BuildRegistry() {
         F("profile", FieldType::kString, kFacet, "MIG profile; null for a whole GPU."),
         F("model_name", FieldType::kString, kFacet, "GPU model name.", "", "", "modelName"),
         F("gpu_equivalents", FieldType::kReal, kNum, "GPU-equivalents held.", "GPU", "C62"),
-        F("started_at", FieldType::kTime, kRequired | kSortable | kFilterable,
+        F("started_at", FieldType::kTime, kRequired | kSortable | kFilterable | kWriteOnce,
           "When the holding was first seen."),
-        F("ended_at", FieldType::kTime, kSortable | kFilterable,
-          "When it ended; null while open."),
+        F("ended_at", FieldType::kTime, kSortable | kFilterable, "When it ended; null while open."),
+        F("last_seen_at", FieldType::kTime, kSortable | kFilterable,
+          "When a snapshot last showed it."),
         F("state", FieldType::kString, kFacet, "open or closed.")};
     m.scope = {"hub", "cluster", "project", "", "", false};
     m.time_field = "started_at";
@@ -238,7 +247,9 @@ std::vector<Model> BuildRegistry() {
             "Usage of one GPU or slice by one project (or by nobody) in one UTC hour."};
     m.entity = false;
     m.fields = {
-        Key("Device key, project and hour."), HubRef(), ClusterRef(),
+        Key("Device key, project and hour."),
+        HubRef(),
+        ClusterRef(),
         ProjectRef("Namespace of the holder; null for unallocated time."),
         F("node", FieldType::kString, kFacet, "Host name.", "", "", "nodeName"),
         F("device_key", FieldType::kString, kRequired | kFilterable, "Key of the GPU or slice."),
@@ -251,8 +262,7 @@ std::vector<Model> BuildRegistry() {
           "Allocated seconds times the device's compute share.", "s", "SEC",
           "gpuEquivalentSeconds"),
         F("active_seconds", FieldType::kReal, kNum,
-          "Allocated seconds weighted by activity (GPU-equivalents).", "s", "SEC",
-          "activeSeconds"),
+          "Allocated seconds weighted by activity (GPU-equivalents).", "s", "SEC", "activeSeconds"),
         F("idle_seconds", FieldType::kReal, kNum,
           "Allocated seconds with zero activity (GPU-equivalents).", "s", "SEC", "idleSeconds"),
         F("memory_byte_seconds", FieldType::kReal, kNum, "Memory held integrated over time.",
@@ -268,7 +278,9 @@ std::vector<Model> BuildRegistry() {
             "A period a workload used a GPU or slice, from Alertmanager, with its trace."};
     m.entity = false;
     m.fields = {
-        Key("Alert fingerprint and start."), HubRef(), ClusterRef(),
+        Key("Alert fingerprint and start."),
+        HubRef(),
+        ClusterRef(),
         ProjectRef("Namespace of the workload."),
         F("pod", FieldType::kString, kText | kFilterable, "Pod name."),
         F("container", FieldType::kString, kFilterable, "Container name."),
@@ -279,12 +291,13 @@ std::vector<Model> BuildRegistry() {
         F("fingerprint", FieldType::kString, kFilterable, "Alertmanager fingerprint."),
         F("started_at", FieldType::kTime, kRequired | kSortable | kFilterable,
           "The alert's startsAt."),
-        F("ended_at", FieldType::kTime, kSortable | kFilterable, "The alert's endsAt once resolved."),
+        F("ended_at", FieldType::kTime, kSortable | kFilterable,
+          "The alert's endsAt once resolved."),
         F("status", FieldType::kString, kFacet, "open or closed."),
         F("trace_id", FieldType::kString, kFilterable, "OpenTelemetry trace id (hex)."),
         F("span_id", FieldType::kString, kFilterable, "OpenTelemetry span id (hex)."),
-        F("active_gpu_seconds", FieldType::kReal, kNum, "Activity-weighted GPU-seconds in it.",
-          "s", "SEC"),
+        F("active_gpu_seconds", FieldType::kReal, kNum, "Activity-weighted GPU-seconds in it.", "s",
+          "SEC"),
         F("energy_joules", FieldType::kReal, kNum, "Energy used in it.", "J", "JOU"),
         F("peak_memory_bytes", FieldType::kInt, kNum, "Highest memory use seen.", "bytes", "AD"),
         F("xid_count", FieldType::kInt, kNum, "XID errors seen during it.")};
@@ -296,18 +309,20 @@ std::vector<Model> BuildRegistry() {
     Model m{"health-event", "HealthEvent", "health_event",
             "A health signal of a GPU: XID error, remapped rows, throttling, or a health alert."};
     m.entity = false;
-    m.fields = {Key("Device, kind, code and time."), HubRef(), ClusterRef(),
-                F("node", FieldType::kString, kFacet, "Host name.", "", "", "nodeName"),
-                F("device_key", FieldType::kString, kFilterable, "Key of the GPU or slice."),
-                F("gpu_uuid", FieldType::kString, kSearchable | kFilterable, "UUID of the GPU."),
-                ProjectRef("Namespace holding the device when it happened, if any."),
-                F("kind", FieldType::kString, kFacet, "xid, remapped_rows, thermal or alert."),
-                F("code", FieldType::kInt, kFacet | kStat, "XID code or alert-specific code."),
-                F("message", FieldType::kString, kSearchable, "What happened."),
-                F("observed_at", FieldType::kTime, kRequired | kSortable | kFilterable,
-                  "When it was observed.", "", "", "observedAt"),
-                F("ended_at", FieldType::kTime, kSortable | kFilterable,
-                  "When it ended, for alerts.")};
+    m.fields = {
+        Key("Device, kind, code and time."),
+        HubRef(),
+        ClusterRef(),
+        F("node", FieldType::kString, kFacet, "Host name.", "", "", "nodeName"),
+        F("device_key", FieldType::kString, kFilterable, "Key of the GPU or slice."),
+        F("gpu_uuid", FieldType::kString, kSearchable | kFilterable, "UUID of the GPU."),
+        ProjectRef("Namespace holding the device when it happened, if any."),
+        F("kind", FieldType::kString, kFacet, "xid, remapped_rows, thermal or alert."),
+        F("code", FieldType::kInt, kFacet | kStat, "XID code or alert-specific code."),
+        F("message", FieldType::kString, kSearchable, "What happened."),
+        F("observed_at", FieldType::kTime, kRequired | kSortable | kFilterable,
+          "When it was observed.", "", "", "observedAt"),
+        F("ended_at", FieldType::kTime, kSortable | kFilterable, "When it ended, for alerts.")};
     m.scope = {"hub", "cluster", "project", "", "", false};
     m.time_field = "observed_at";
     models.push_back(std::move(m));

@@ -23,6 +23,7 @@ enum FieldFlag : uint32_t {
   kRequired = 1u << 4,    // never null
   kStat = 1u << 5,        // numeric, allowed in stats.field
   kFilterable = 1u << 6,  // allowed in fq (facetable implies it)
+  kWriteOnce = 1u << 7,   // an upsert keeps the stored value once set (first_seen_at)
 };
 
 struct Field {
@@ -62,6 +63,7 @@ struct Model {
   std::vector<Field> fields;  // fields[0] is "key", the natural key (NERC resource name style)
   ScopeColumns scope;
   bool entity = true;      // has gone/seen lifecycle fields and a current state
+  bool internal = false;   // bookkeeping table (inbox, outbox): stored, never served
   std::string time_field;  // the field that orders its history (temporal API), if any
 
   // Returns the index of the field named `name`, or -1.

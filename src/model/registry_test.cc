@@ -34,7 +34,8 @@ TEST(Registry, FlagsAreConsistentWithTypes) {
     }
     for (const auto& f : m.fields) {
       if (f.Has(kStat)) {
-        EXPECT_TRUE(f.type == FieldType::kInt || f.type == FieldType::kReal) << m.name << "." << f.name;
+        EXPECT_TRUE(f.type == FieldType::kInt || f.type == FieldType::kReal)
+            << m.name << "." << f.name;
       }
       if (f.Has(kFacetable)) {
         EXPECT_NE(f.type, FieldType::kReal) << m.name << "." << f.name;
@@ -97,11 +98,18 @@ TEST(Record, ValueParsingRejectsMismatches) {
     const char* text;
     bool ok;
   } cases[] = {
-      {"gpu_index", "3", true},        {"gpu_index", "3.5", false},  {"gpu_index", "", false},
-      {"gpu_index", "99999999999999999999", false},                    {"power_watts", "1e3", true},
-      {"power_watts", "nan", false},   {"power_watts", "inf", false}, {"mig_enabled", "true", true},
-      {"mig_enabled", "yes", false},   {"last_seen_at", "2026-01-01T00:00:00Z", true},
-      {"last_seen_at", "yesterday", false},                            {"uuid", "'; DROP TABLE", true},
+      {"gpu_index", "3", true},
+      {"gpu_index", "3.5", false},
+      {"gpu_index", "", false},
+      {"gpu_index", "99999999999999999999", false},
+      {"power_watts", "1e3", true},
+      {"power_watts", "nan", false},
+      {"power_watts", "inf", false},
+      {"mig_enabled", "true", true},
+      {"mig_enabled", "yes", false},
+      {"last_seen_at", "2026-01-01T00:00:00Z", true},
+      {"last_seen_at", "yesterday", false},
+      {"uuid", "'; DROP TABLE", true},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(ValueFromText(*gpu.FindField(c.field), c.text).has_value(), c.ok)

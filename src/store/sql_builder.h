@@ -1,0 +1,40 @@
+// SQL text for the store, generated from the registry. Identifiers come only from the registry;
+// every value is a bound parameter. Internal to store/.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "model/registry.h"
+#include "store/query.h"
+#include "store/sql.h"
+
+namespace aitelemetry::store {
+
+struct SqlText {
+  std::string sql;
+  std::vector<Value> params;
+};
+
+// Returns the column type of `type` in `dialect`.
+std::string ColumnType(model::FieldType type, Dialect dialect);
+
+// CREATE TABLE / CREATE INDEX statements for `m` (IF NOT EXISTS).
+std::vector<std::string> CreateTableSql(const model::Model& m, Dialect dialect);
+
+// ALTER TABLE statement adding `field` to `m`'s table.
+std::string AddColumnSql(const model::Model& m, const model::Field& field, Dialect dialect);
+
+// Appends " WHERE <scope> AND <filters> AND <text>" to `out`. Requires: ValidateQuery passed.
+void AppendWhere(const model::Model& m, const std::vector<Filter>& filters, const std::string& text,
+                 const Scope& scope, SqlText& out);
+
+// The ORDER BY expression list for `spec` (with the key last) and, with `after`, the keyset
+// condition appended to the WHERE clause already in `out`.
+std::string OrderBy(const model::Model& m, const QuerySpec& spec);
+void AppendKeyset(const model::Model& m, const QuerySpec& spec, SqlText& out);
+
+// The expression a sort uses for `field` (nulls mapped to a sentinel so both backends agree).
+std::string SortExpr(const model::Field& field);
+
+}  // namespace aitelemetry::store

@@ -1,0 +1,516 @@
+#include "store/store.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "store/sql_builder.h"
+
+namespace aitelemetry::store {
+
+using model::Field;
+using model::FieldType;
+using model::Model;
+using model::Record;
+
+namespace {
+
+std::vector<FieldType> TypesOf(const Model& m) {
+  std::vector<FieldType> t;
+  t.reserve(m.fields.size());
+  for (const auto& f : m.fields) t.push_back(f.type);
+  return t;
+}
+
+std::string AllColumns(const Model& m) {
+  std::string s;
+  for (const auto& f : m.fields) {
+    if (!s.empty()) s += ", ";
+    s += f.name;
+  }
+  return s;
+}
+
+Status UpsertOn(SqlConnection& conn, const Model& m, std::span<const Record> records) {
+  if (records.empty()) return Ok();
+  // Columns written: all but the editable ones (Patch owns those).
+  std::vector<int> cols;
+  for (size_t i = 0; i < m.fields.size(); ++i) {
+    if (!m.fields[i].Has(model::kEditable)) cols.push_back(static_cast<int>(i));
+  }
+  // Last write wins within a batch: one statement may not touch a row twice.
+  std::unordered_map<std::string_view, size_t> last;
+  last.reserve(records.size());
+  for (size_t i = 0; i < records.size(); ++i) last[records[i].Key()] = i;
+  std::vector<size_t> order;
+  order.reserve(last.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i].Key().empty()) {
+      return Fail(ErrorCode::kInvalidArgument, fmt::format("{}: a record has no key", m.name));
+    }
+    if (last[records[i].Key()] == i) order.push_back(i);
+  }
+  std::string head = fmt::format("INSERT INTO {} (", m.table);
+  std::string update;
+  for (size_t c = 0; c < cols.size(); ++c) {
+    const Field& f = m.fields[cols[c]];
+    if (c) head += ", ";
+    head += f.name;
+    if (cols[c] == 0) continue;
+    if (!update.empty()) update += ", ";
+    if (f.Has(model::kWriteOnce)) {
+      update += fmt::format("{0} = COALESCE({1}.{0}, excluded.{0})", f.name, m.table);
+    } else {
+      update += fmt::format("{0} = excluded.{0}", f.name);
+    }
+  }
+  head += ") VALUES ";
+  std::string tail = " ON CONFLICT (key) DO UPDATE SET " + update;
+  std::string row = "(";
+  for (size_t c = 0; c < cols.size(); ++c) row += c ? ",?" : "?";
+  row += ")";
+  const size_t per_statement = std::max<size_t>(1, 30000 / cols.size());
+  std::vector<Value> params;
+  std::string sql;
+  for (size_t begin = 0; begin < order.size(); begin += per_statement) {
+    size_t end = std::min(order.size(), begin + per_statement);
+    sql = head;
+    params.clear();
+    params.reserve((end - begin) * cols.size());
+    for (size_t r = begin; r < end; ++r) {
+      if (r != begin) sql += ',';
+      sql += row;
+      const Record& rec = records[order[r]];
+      for (int c : cols) params.push_back(rec.values[c]);
+    }
+    sql += tail;
+    auto rc = conn.Exec(sql, params);
+    if (!rc) return Fail(rc.error());
+  }
+  return Ok();
+}
+
+Result<int64_t> UpdateOn(SqlConnection& conn, const Model& m, const std::vector<Filter>& where,
+                         const std::vector<std::pair<std::string, Value>>& assignments) {
+  if (assignments.empty()) return int64_t{0};
+  SqlText q;
+  q.sql = fmt::format("UPDATE {} SET ", m.table);
+  for (size_t i = 0; i < assignments.size(); ++i) {
+    const auto& [name, value] = assignments[i];
+    if (m.FindField(name) == nullptr || name == "key") {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("{}: cannot set field \"{}\"", m.name, name));
+    }
+    if (i) q.sql += ", ";
+    q.sql += name + " = ?";
+    q.params.push_back(value);
+  }
+  QuerySpec spec;
+  spec.filters = where;
+  if (auto st = ValidateQuery(m, spec); !st) return Fail(st.error());
+  AppendWhere(m, where, "", Scope::All(), q);
+  return conn.Exec(q.sql, q.params);
+}
+
+Result<int64_t> DeleteOn(SqlConnection& conn, const Model& m, const std::vector<Filter>& where) {
+  if (where.empty())
+    return Fail(ErrorCode::kInvalidArgument, "delete: refusing to delete every row");
+  QuerySpec spec;
+  spec.filters = where;
+  if (auto st = ValidateQuery(m, spec); !st) return Fail(st.error());
+  SqlText q;
+  q.sql = fmt::format("DELETE FROM {}", m.table);
+  AppendWhere(m, where, "", Scope::All(), q);
+  return conn.Exec(q.sql, q.params);
+}
+
+Result<std::vector<Record>> SelectOn(SqlConnection& conn, const Model& m, const QuerySpec& spec,
+                                     const Scope& scope) {
+  SqlText q;
+  q.sql = fmt::format("SELECT {} FROM {}", AllColumns(m), m.table);
+  AppendWhere(m, spec.filters, spec.text, scope, q);
+  AppendKeyset(m, spec, q);
+  q.sql += " ORDER BY " + OrderBy(m, spec);
+  q.sql += " LIMIT ?";
+  q.params.emplace_back(spec.rows);
+  if (!spec.after && spec.start > 0) {
+    q.sql += " OFFSET ?";
+    q.params.emplace_back(spec.start);
+  }
+  std::vector<Record> rows;
+  auto types = TypesOf(m);
+  auto st = conn.Query(q.sql, q.params, types, [&](std::vector<Value>& row) {
+    Record r(m);
+    r.values = std::move(row);
+    row.assign(types.size(), Value{});
+    rows.push_back(std::move(r));
+  });
+  if (!st) return Fail(st.error());
+  return rows;
+}
+
+struct Migration {
+  int version;
+  const char* what;
+  std::function<Status(SqlConnection&)> apply;
+};
+
+std::vector<Migration> Migrations() {
+  return {
+      {1, "create the model tables from the registry",
+       [](SqlConnection& conn) -> Status {
+         for (const auto& m : model::Models()) {
+           for (const auto& sql : CreateTableSql(m, conn.dialect())) {
+             auto rc = conn.Exec(sql);
+             if (!rc) return Fail(rc.error());
+           }
+         }
+         return Ok();
+       }},
+  };
+}
+
+}  // namespace
+
+class Store::Lease {
+ public:
+  explicit Lease(Store& s) : store_(s), conn_(s.Acquire()) {}
+  ~Lease() {
+    if (conn_) store_.Release(std::move(conn_));
+  }
+  SqlConnection* get() { return conn_.get(); }
+  SqlConnection* operator->() { return conn_.get(); }
+  // Drops a connection that failed (it may be broken); the pool opens a new one when needed.
+  void Discard() {
+    conn_.reset();
+    std::lock_guard lock(store_.mu_);
+    --store_.open_;
+    store_.cv_.notify_one();
+  }
+
+ private:
+  Store& store_;
+  std::unique_ptr<SqlConnection> conn_;
+};
+
+Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  auto first = Connect(options.url);
+  if (!first) return Fail(first.error());
+  std::unique_ptr<Store> store(new Store());
+  store->options_ = options;
+  if (store->options_.connections < 1) store->options_.connections = 1;
+  store->dialect_ = (*first)->dialect();
+  store->idle_.push_back(std::move(*first));
+  store->open_ = 1;
+  if (options.migrate) {
+    auto v = store->Migrate();
+    if (!v) return Fail(v.error());
+  } else {
+    auto v = store->SchemaVersion();
+    if (!v) return Fail(v.error());
+    if (*v > kSchemaVersion) {
+      return Fail(ErrorCode::kFailedPrecondition,
+                  fmt::format("database schema version {} is newer than this binary's ({}); "
+                              "upgrade aitelemetry",
+                              *v, kSchemaVersion));
+    }
+  }
+  return store;
+}
+
+Store::~Store() = default;
+
+std::unique_ptr<SqlConnection> Store::Acquire() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+    if (open_ < options_.connections) {
+      ++open_;
+      lock.unlock();
+      auto c = Connect(options_.url);
+      if (c) return std::move(*c);
+      lock.lock();
+      --open_;
+      return nullptr;
+    }
+    cv_.wait(lock);
+  }
+}
+
+void Store::Release(std::unique_ptr<SqlConnection> conn) {
+  std::lock_guard lock(mu_);
+  idle_.push_back(std::move(conn));
+  cv_.notify_one();
+}
+
+Status Store::WithConnection(const std::function<Status(SqlConnection&)>& fn) {
+  Lease lease(*this);
+  if (lease.get() == nullptr) {
+    return Fail(ErrorCode::kUnavailable,
+                fmt::format("store: cannot connect to {}", RedactUrl(options_.url)));
+  }
+  Status st = fn(*lease.get());
+  if (!st && st.error().code == ErrorCode::kUnavailable) lease.Discard();
+  return st;
+}
+
+Result<int> Store::SchemaVersion() {
+  int version = 0;
+  auto st = WithConnection([&](SqlConnection& conn) -> Status {
+    auto cols = conn.Columns("schema_migrations");
+    if (!cols) return Fail(cols.error());
+    if (cols->empty()) return Ok();
+    FieldType types[] = {FieldType::kInt};
+    return conn.Query("SELECT MAX(version) FROM schema_migrations", {}, types,
+                      [&](std::vector<Value>& row) {
+                        if (auto* v = std::get_if<int64_t>(&row[0])) version = static_cast<int>(*v);
+                      });
+  });
+  if (!st) return Fail(st.error());
+  return version;
+}
+
+Result<int> Store::Migrate() {
+  int result = 0;
+  auto st = WithConnection([&](SqlConnection& conn) -> Status {
+    if (auto st = conn.Begin(); !st) return st;
+    auto body = [&]() -> Status {
+      auto rc = conn.Exec(
+          "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+          "applied_at BIGINT NOT NULL, description TEXT NOT NULL)");
+      if (!rc) return Fail(rc.error());
+      if (conn.dialect() == Dialect::kPostgres) {
+        // Two processes migrating at once: the second waits for the first's transaction.
+        auto lock = conn.Exec("LOCK TABLE schema_migrations IN EXCLUSIVE MODE");
+        if (!lock) return Fail(lock.error());
+      }
+      int current = 0;
+      FieldType types[] = {FieldType::kInt};
+      auto q = conn.Query("SELECT MAX(version) FROM schema_migrations", {}, types,
+                          [&](std::vector<Value>& row) {
+                            if (auto* v = std::get_if<int64_t>(&row[0]))
+                              current = static_cast<int>(*v);
+                          });
+      if (!q) return q;
+      if (current > kSchemaVersion) {
+        return Fail(ErrorCode::kFailedPrecondition,
+                    fmt::format("database schema version {} is newer than this binary's ({}); "
+                                "upgrade aitelemetry",
+                                current, kSchemaVersion));
+      }
+      for (const auto& mig : Migrations()) {
+        if (mig.version <= current) continue;
+        if (auto st = mig.apply(conn); !st) return st;
+        Value p[] = {int64_t{mig.version}, ToUnixNanos(Now()), std::string(mig.what)};
+        auto ins = conn.Exec(
+            "INSERT INTO schema_migrations (version, applied_at, description) VALUES (?, ?, ?)", p);
+        if (!ins) return Fail(ins.error());
+        current = mig.version;
+      }
+      // Fields added to the registry since a table was created become new nullable columns.
+      for (const auto& m : model::Models()) {
+        auto cols = conn.Columns(m.table);
+        if (!cols) return Fail(cols.error());
+        std::set<std::string> have(cols->begin(), cols->end());
+        if (have.empty()) {
+          for (const auto& sql : CreateTableSql(m, conn.dialect())) {
+            auto rc2 = conn.Exec(sql);
+            if (!rc2) return Fail(rc2.error());
+          }
+          continue;
+        }
+        for (const auto& f : m.fields) {
+          if (have.count(f.name)) continue;
+          auto rc2 = conn.Exec(AddColumnSql(m, f, conn.dialect()));
+          if (!rc2) return Fail(rc2.error());
+        }
+      }
+      result = current;
+      return Ok();
+    };
+    Status st = body();
+    if (!st) {
+      conn.Rollback();
+      return st;
+    }
+    return conn.Commit();
+  });
+  if (!st) return Fail(st.error());
+  return result;
+}
+
+Status Store::Ping() {
+  auto v = SchemaVersion();
+  if (!v) return Fail(v.error());
+  if (*v < kSchemaVersion) {
+    return Fail(ErrorCode::kUnavailable,
+                fmt::format("store: schema version {} < {}", *v, kSchemaVersion));
+  }
+  return Ok();
+}
+
+Status Store::Transaction(const std::function<Status(Writer&)>& fn) {
+  return WithConnection([&](SqlConnection& conn) -> Status {
+    if (auto st = conn.Begin(); !st) return st;
+    Writer w(conn);
+    Status st = fn(w);
+    if (!st) {
+      conn.Rollback();
+      return st;
+    }
+    if (auto c = conn.Commit(); !c) {
+      conn.Rollback();
+      return c;
+    }
+    return Ok();
+  });
+}
+
+Status Store::Upsert(const Model& m, std::span<const Record> records) {
+  return Transaction([&](Writer& w) { return w.Upsert(m, records); });
+}
+
+Result<int64_t> Store::Update(const Model& m, const std::vector<Filter>& where,
+                              const std::vector<std::pair<std::string, Value>>& assignments) {
+  int64_t n = 0;
+  auto st = WithConnection([&](SqlConnection& conn) -> Status {
+    auto r = UpdateOn(conn, m, where, assignments);
+    if (!r) return Fail(r.error());
+    n = *r;
+    return Ok();
+  });
+  if (!st) return Fail(st.error());
+  return n;
+}
+
+Result<int64_t> Store::Delete(const Model& m, const std::vector<Filter>& where) {
+  int64_t n = 0;
+  auto st = WithConnection([&](SqlConnection& conn) -> Status {
+    auto r = DeleteOn(conn, m, where);
+    if (!r) return Fail(r.error());
+    n = *r;
+    return Ok();
+  });
+  if (!st) return Fail(st.error());
+  return n;
+}
+
+Result<Record> Store::Get(const Model& m, const std::string& key, const Scope& scope) {
+  QuerySpec spec;
+  spec.filters.push_back(Filter::Eq("key", key));
+  spec.rows = 1;
+  std::vector<Record> rows;
+  auto st = WithConnection([&](SqlConnection& conn) -> Status {
+    auto r = SelectOn(conn, m, spec, scope);
+    if (!r) return Fail(r.error());
+    rows = std::move(*r);
+    return Ok();
+  });
+  if (!st) return Fail(st.error());
+  if (rows.empty())
+    return Fail(ErrorCode::kNotFound, fmt::format("{} \"{}\" not found", m.name, key));
+  return std::move(rows[0]);
+}
+
+Result<QueryResult> Store::Query(const Model& m, const QuerySpec& spec, const Scope& scope) {
+  if (auto st = ValidateQuery(m, spec); !st) return Fail(st.error());
+  QueryResult result;
+  auto st = WithConnection([&](SqlConnection& conn) -> Status {
+    if (spec.rows > 0) {
+      auto rows = SelectOn(conn, m, spec, scope);
+      if (!rows) return Fail(rows.error());
+      result.rows = std::move(*rows);
+    }
+    if (spec.count) {
+      SqlText q;
+      q.sql = fmt::format("SELECT COUNT(*) FROM {}", m.table);
+      AppendWhere(m, spec.filters, spec.text, scope, q);
+      FieldType types[] = {FieldType::kInt};
+      auto c = conn.Query(q.sql, q.params, types, [&](std::vector<Value>& row) {
+        result.found = std::get<int64_t>(row[0]);
+      });
+      if (!c) return c;
+    }
+    for (const auto& name : spec.facets) {
+      const Field& f = *m.FindField(name);
+      SqlText q;
+      q.sql = fmt::format("SELECT {}, COUNT(*) FROM {}", f.name, m.table);
+      AppendWhere(m, spec.filters, spec.text, scope, q);
+      q.sql += fmt::format(" GROUP BY {} ORDER BY 2 DESC, 1 ASC LIMIT ?", f.name);
+      q.params.emplace_back(int64_t{spec.facet_limit});
+      FieldType types[] = {f.type, FieldType::kInt};
+      auto& counts = result.facets[name];
+      auto c = conn.Query(q.sql, q.params, types, [&](std::vector<Value>& row) {
+        counts.push_back({model::ValueToText(f, row[0]), std::get<int64_t>(row[1])});
+      });
+      if (!c) return c;
+    }
+    for (const auto& name : spec.stats) {
+      SqlText q;
+      q.sql = fmt::format("SELECT MIN({0}), MAX({0}), SUM({0}), AVG({0}), COUNT({0}) FROM {1}",
+                          name, m.table);
+      AppendWhere(m, spec.filters, spec.text, scope, q);
+      FieldType types[] = {FieldType::kReal, FieldType::kReal, FieldType::kReal, FieldType::kReal,
+                           FieldType::kInt};
+      FieldStats& s = result.stats[name];
+      auto c = conn.Query(q.sql, q.params, types, [&](std::vector<Value>& row) {
+        auto get = [](const Value& v) -> std::optional<double> {
+          double d;
+          if (model::AsDouble(v, &d)) return d;
+          return std::nullopt;
+        };
+        s.min = get(row[0]);
+        s.max = get(row[1]);
+        s.sum = get(row[2]);
+        s.mean = get(row[3]);
+        s.count = std::get<int64_t>(row[4]);
+      });
+      if (!c) return c;
+    }
+    return Ok();
+  });
+  if (!st) return Fail(st.error());
+  return result;
+}
+
+Result<Record> Store::Patch(const Model& m, const std::string& key,
+                            const std::vector<std::pair<std::string, Value>>& patch,
+                            const Scope& scope) {
+  for (const auto& [name, value] : patch) {
+    const Field* f = m.FindField(name);
+    if (f == nullptr || !f->Has(model::kEditable)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("{}: field \"{}\" is not editable", m.name, name.substr(0, 64)));
+    }
+  }
+  auto existing = Get(m, key, scope);
+  if (!existing) return existing;
+  auto n = Update(m, {Filter::Eq("key", key)}, patch);
+  if (!n) return Fail(n.error());
+  return Get(m, key, scope);
+}
+
+Status Store::Writer::Upsert(const Model& m, std::span<const Record> records) {
+  return UpsertOn(conn_, m, records);
+}
+Result<int64_t> Store::Writer::Update(
+    const Model& m, const std::vector<Filter>& where,
+    const std::vector<std::pair<std::string, Value>>& assignments) {
+  return UpdateOn(conn_, m, where, assignments);
+}
+Result<int64_t> Store::Writer::Delete(const Model& m, const std::vector<Filter>& where) {
+  return DeleteOn(conn_, m, where);
+}
+Result<std::vector<Record>> Store::Writer::Select(const Model& m, const QuerySpec& spec) {
+  if (auto st = ValidateQuery(m, spec); !st) return Fail(st.error());
+  return SelectOn(conn_, m, spec, Scope::All());
+}
+
+}  // namespace aitelemetry::store

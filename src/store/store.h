@@ -1,0 +1,115 @@
+// The store: every model's table on SQLite or PostgreSQL behind one interface. Every read takes a
+// Scope that is applied inside its SQL, so a caller never sees (or counts) what it may not read.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+#include "core/time.h"
+#include "model/record.h"
+#include "store/query.h"
+#include "store/sql.h"
+
+namespace aitelemetry::store {
+
+struct StoreOptions {
+  std::string url = "sqlite:aitelemetry.db";
+  int connections = 4;  // pool size (SQLite: readers share the WAL; writes serialise)
+  bool migrate = true;  // apply migrations on open
+};
+
+// The schema version this binary writes. A database with a higher version is refused.
+inline constexpr int kSchemaVersion = 1;
+
+class Store {
+ public:
+  // Opens the pool and (when options.migrate) applies migrations. Errors: as Connect(); and
+  // kFailedPrecondition when the database was written by a newer version.
+  [[nodiscard]] static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();
+
+  Dialect dialect() const { return dialect_; }
+
+  // Applies pending migrations in one transaction, then adds registry fields missing from existing
+  // tables. Idempotent. Returns the resulting schema version.
+  [[nodiscard]] Result<int> Migrate();
+  // Returns the applied schema version (0 for an empty database).
+  [[nodiscard]] Result<int> SchemaVersion();
+  // Returns Ok when a connection answers and migrations are applied (readiness).
+  [[nodiscard]] Status Ping();
+
+  // Inserts or updates `records` (all of model `m`) in one transaction. Editable fields are not
+  // written (only Patch writes them); write-once fields keep their stored value.
+  [[nodiscard]] Status Upsert(const model::Model& m, std::span<const model::Record> records);
+
+  // Runs `fn` inside one write transaction; it commits when `fn` returns Ok, else rolls back.
+  // The Writer passed to `fn` is valid only during the call.
+  class Writer;
+  [[nodiscard]] Status Transaction(const std::function<Status(Writer&)>& fn);
+
+  // Sets `assignments` on the rows of `m` matching all `where` filters; returns rows changed.
+  [[nodiscard]] Result<int64_t> Update(
+      const model::Model& m, const std::vector<Filter>& where,
+      const std::vector<std::pair<std::string, model::Value>>& assignments);
+
+  // Deletes the rows of `m` matching all `where`; returns rows deleted. An empty `where` is
+  // refused.
+  [[nodiscard]] Result<int64_t> Delete(const model::Model& m, const std::vector<Filter>& where);
+
+  // Returns the row with `key` if it exists and `scope` may see it; kNotFound otherwise.
+  [[nodiscard]] Result<model::Record> Get(const model::Model& m, const std::string& key,
+                                          const Scope& scope);
+
+  // Searches `m`. Validates the spec first (kInvalidArgument names the bad field).
+  [[nodiscard]] Result<QueryResult> Query(const model::Model& m, const QuerySpec& spec,
+                                          const Scope& scope);
+
+  // Writes the editable fields in `patch` (only those) on the row `key` visible in `scope`.
+  // Returns the updated row. kNotFound when absent or invisible; kInvalidArgument for a
+  // non-editable field.
+  [[nodiscard]] Result<model::Record> Patch(
+      const model::Model& m, const std::string& key,
+      const std::vector<std::pair<std::string, model::Value>>& patch, const Scope& scope);
+
+  // Runs `fn` with a leased connection (for backend-specific statements such as advisory locks).
+  [[nodiscard]] Status WithConnection(const std::function<Status(SqlConnection&)>& fn);
+
+ private:
+  class Lease;
+  Store() = default;
+  std::unique_ptr<SqlConnection> Acquire();
+  void Release(std::unique_ptr<SqlConnection> conn);
+
+  StoreOptions options_;
+  Dialect dialect_ = Dialect::kSqlite;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<SqlConnection>> idle_;  // guarded by mu_
+  int open_ = 0;                                      // guarded by mu_: connections created
+};
+
+// The operations available inside Store::Transaction, all on one connection.
+class Store::Writer {
+ public:
+  explicit Writer(SqlConnection& conn) : conn_(conn) {}
+  [[nodiscard]] Status Upsert(const model::Model& m, std::span<const model::Record> records);
+  [[nodiscard]] Result<int64_t> Update(
+      const model::Model& m, const std::vector<Filter>& where,
+      const std::vector<std::pair<std::string, model::Value>>& assignments);
+  [[nodiscard]] Result<int64_t> Delete(const model::Model& m, const std::vector<Filter>& where);
+  [[nodiscard]] Result<std::vector<model::Record>> Select(const model::Model& m,
+                                                          const QuerySpec& spec);
+  SqlConnection& connection() { return conn_; }
+
+ private:
+  SqlConnection& conn_;
+};
+
+}  // namespace aitelemetry::store

@@ -1,0 +1,390 @@
+// The store's conformance suite: every test runs on SQLite and on a real PostgreSQL.
+#include "store/store.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <gtest/gtest.h>
+
+namespace aitelemetry::store {
+namespace {
+
+using model::FindModel;
+using model::Record;
+
+std::string PgBaseUrl() {
+  std::ifstream in(std::string(AITELEMETRY_BINARY_DIR) + "/pg/url");
+  std::string url;
+  std::getline(in, url);
+  return url;
+}
+
+// Creates a fresh database for one test and returns its URL.
+std::string FreshDatabase(const std::string& backend) {
+  static std::atomic<int> counter{0};
+  std::string name = "t" + std::to_string(getpid()) + "_" + std::to_string(counter++);
+  if (backend == "sqlite") {
+    auto dir = std::filesystem::temp_directory_path() / "aitelemetry-store-test";
+    std::filesystem::create_directories(dir);
+    auto path = dir / (name + ".db");
+    std::filesystem::remove(path);
+    return "sqlite:" + path.string();
+  }
+  std::string base = PgBaseUrl();
+  if (base.empty()) return {};
+  auto admin = Connect(base);
+  if (!admin) return {};
+  (void)(*admin)->Exec("DROP DATABASE IF EXISTS " + name);
+  if (!(*admin)->Exec("CREATE DATABASE " + name)) return {};
+  return base.substr(0, base.rfind('/') + 1) + name;
+}
+
+class StoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    url_ = FreshDatabase(GetParam());
+    ASSERT_FALSE(url_.empty()) << "no database for " << GetParam()
+                               << " (PostgreSQL is started by the ctest fixture tests/pg.sh)";
+    auto s = Store::Open({url_, 4, true});
+    ASSERT_TRUE(s) << s.error().ToString();
+    store_ = std::move(*s);
+  }
+
+  static Record Gpu(const std::string& hub, const std::string& cluster, const std::string& node,
+                    const std::string& uuid, const std::string& model_name, const char* project,
+                    double power) {
+    Record r(*FindModel("gpu"));
+    r.Set("key", model::GpuKey(hub, cluster, node, uuid));
+    r.Set("hub", hub);
+    r.Set("cluster", cluster);
+    r.Set("node", node);
+    r.Set("node_key", model::NodeKey(hub, cluster, node));
+    r.Set("uuid", uuid);
+    r.Set("model_name", model_name);
+    if (project) r.Set("project", std::string(project));
+    r.Set("power_watts", power);
+    r.Set("state", std::string(project ? "active" : "idle"));
+    r.Set("first_seen_at", int64_t{1000});
+    r.Set("last_seen_at", int64_t{1000});
+    return r;
+  }
+
+  void Fill() {
+    std::vector<Record> gpus = {
+        Gpu("moc", "c1", "n1", "GPU-a", "A100", "proj-a", 100),
+        Gpu("moc", "c1", "n1", "GPU-b", "A100", "proj-b", 200),
+        Gpu("moc", "c1", "n2", "GPU-c", "H100", nullptr, 300),
+        Gpu("moc", "c2", "n3", "GPU-d", "H100", "proj-a", 400),
+        Gpu("other", "c9", "n9", "GPU-e", "L40S", "proj-z", 500),
+    };
+    ASSERT_TRUE(store_->Upsert(*FindModel("gpu"), gpus));
+  }
+
+  std::string url_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreTest, MigrateIsIdempotentAndVersioned) {
+  auto v = store_->Migrate();
+  ASSERT_TRUE(v) << v.error().ToString();
+  EXPECT_EQ(*v, kSchemaVersion);
+  EXPECT_EQ(*store_->SchemaVersion(), kSchemaVersion);
+  EXPECT_TRUE(store_->Ping());
+}
+
+TEST_P(StoreTest, RefusesADatabaseFromANewerVersion) {
+  ASSERT_TRUE(store_->WithConnection([](SqlConnection& c) -> Status {
+    model::Value p[] = {int64_t{kSchemaVersion + 1}, int64_t{0}, std::string("future")};
+    auto r = c.Exec(
+        "INSERT INTO schema_migrations (version, applied_at, description) VALUES (?,?,?)", p);
+    if (!r) return Fail(r.error());
+    return Ok();
+  }));
+  auto again = Store::Open({url_, 1, true});
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(again.error().message.find("newer"), std::string::npos);
+}
+
+TEST_P(StoreTest, UpsertInsertsThenUpdatesKeepingWriteOnceFields) {
+  Fill();
+  Record g = Gpu("moc", "c1", "n1", "GPU-a", "A100", "proj-a", 111);
+  g.Set("first_seen_at", int64_t{5000});
+  g.Set("last_seen_at", int64_t{5000});
+  ASSERT_TRUE(store_->Upsert(*FindModel("gpu"), std::span<const Record>(&g, 1)));
+  auto got = store_->Get(*FindModel("gpu"), g.Key(), Scope::All());
+  ASSERT_TRUE(got) << got.error().ToString();
+  EXPECT_EQ(std::get<double>(got->Get("power_watts")), 111);
+  EXPECT_EQ(std::get<int64_t>(got->Get("first_seen_at")), 1000);  // kept
+  EXPECT_EQ(std::get<int64_t>(got->Get("last_seen_at")), 5000);
+  EXPECT_TRUE(model::IsNull(got->Get("temperature_celsius")));
+  auto all = store_->Query(*FindModel("gpu"), {}, Scope::All());
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->found, 5);
+}
+
+TEST_P(StoreTest, LargeBatchInOneTransaction) {
+  std::vector<Record> many;
+  for (int i = 0; i < 3000; ++i) {
+    many.push_back(Gpu("moc", "c1", "n" + std::to_string(i / 8), "GPU-" + std::to_string(i), "A100",
+                       nullptr, i));
+  }
+  ASSERT_TRUE(store_->Upsert(*FindModel("gpu"), many));
+  QuerySpec spec;
+  spec.rows = 0;
+  spec.stats = {"power_watts"};
+  auto r = store_->Query(*FindModel("gpu"), spec, Scope::All());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->found, 3000);
+  EXPECT_DOUBLE_EQ(*r->stats["power_watts"].sum, 2999.0 * 3000 / 2);
+  EXPECT_DOUBLE_EQ(*r->stats["power_watts"].max, 2999);
+  EXPECT_EQ(r->stats["power_watts"].count, 3000);
+}
+
+TEST_P(StoreTest, FiltersSortsPagesAndFacets) {
+  Fill();
+  QuerySpec spec;
+  spec.filters.push_back(Filter::Eq("hub", std::string("moc")));
+  spec.sort = {{"power_watts", true}};
+  spec.rows = 2;
+  spec.start = 1;
+  spec.facets = {"model_name", "project"};
+  auto r = store_->Query(*FindModel("gpu"), spec, Scope::All());
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->found, 4);
+  ASSERT_EQ(r->rows.size(), 2u);
+  EXPECT_EQ(r->rows[0].GetString("uuid"), "GPU-c");
+  EXPECT_EQ(r->rows[1].GetString("uuid"), "GPU-b");
+  ASSERT_EQ(r->facets["model_name"].size(), 2u);
+  EXPECT_EQ(r->facets["model_name"][0].count, 2);
+  EXPECT_EQ(r->facets["project"][0].value, "proj-a");
+  EXPECT_EQ(r->facets["project"][0].count, 2);
+
+  QuerySpec range;
+  Filter f;
+  f.field = "power_watts";
+  f.kind = Filter::Kind::kRange;
+  f.lower = 150.0;
+  f.upper = 400.0;
+  f.upper_inclusive = false;
+  range.filters.push_back(f);
+  auto rr = store_->Query(*FindModel("gpu"), range, Scope::All());
+  ASSERT_TRUE(rr);
+  EXPECT_EQ(rr->found, 2);
+
+  QuerySpec neg;
+  Filter n = Filter::Eq("project", std::string("proj-a"));
+  n.negate = true;
+  neg.filters.push_back(n);
+  auto nr = store_->Query(*FindModel("gpu"), neg, Scope::All());
+  ASSERT_TRUE(nr);
+  EXPECT_EQ(nr->found, 3);  // proj-b, proj-z and the free GPU (null project)
+}
+
+TEST_P(StoreTest, FullTextIsCaseInsensitiveAndTreatsMetaCharactersLiterally) {
+  Fill();
+  for (auto [text, want] : std::vector<std::pair<std::string, int>>{{"gpu-A", 1},
+                                                                    {"h100", 2},
+                                                                    {"%", 0},
+                                                                    {"_", 0},
+                                                                    {"'; DROP TABLE gpu; --", 0},
+                                                                    {"\\", 0}}) {
+    QuerySpec q;
+    q.text = text;
+    auto r = store_->Query(*FindModel("gpu"), q, Scope::All());
+    ASSERT_TRUE(r) << text;
+    EXPECT_EQ(r->found, want) << text;
+  }
+  auto all = store_->Query(*FindModel("gpu"), {}, Scope::All());
+  EXPECT_EQ(all->found, 5);
+}
+
+TEST_P(StoreTest, ScopeIsAppliedToRowsCountsFacetsStatsAndGets) {
+  Fill();
+  Scope a{false, {{"moc", "c1", "proj-a"}}};
+  QuerySpec spec;
+  spec.facets = {"model_name", "node"};
+  spec.stats = {"power_watts"};
+  auto r = store_->Query(*FindModel("gpu"), spec, a);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->found, 1);
+  ASSERT_EQ(r->rows.size(), 1u);
+  EXPECT_EQ(r->rows[0].GetString("uuid"), "GPU-a");
+  EXPECT_EQ(r->facets["model_name"].size(), 1u);
+  EXPECT_EQ(r->facets["node"].size(), 1u);
+  EXPECT_DOUBLE_EQ(*r->stats["power_watts"].sum, 100);
+
+  Scope cluster{false, {{"moc", "c1", ""}}};
+  EXPECT_EQ(store_->Query(*FindModel("gpu"), {}, cluster)->found, 3);
+  Scope hub{false, {{"other", "", ""}}};
+  EXPECT_EQ(store_->Query(*FindModel("gpu"), {}, hub)->found, 1);
+  EXPECT_EQ(store_->Query(*FindModel("gpu"), {}, Scope::None())->found, 0);
+
+  auto hidden = store_->Get(*FindModel("gpu"), model::GpuKey("moc", "c1", "n1", "GPU-b"), a);
+  ASSERT_FALSE(hidden);
+  EXPECT_EQ(hidden.error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(store_->Get(*FindModel("gpu"), model::GpuKey("moc", "c1", "n1", "GPU-a"), a));
+}
+
+TEST_P(StoreTest, ProjectGrantRevealsNodesThroughItsGpusAndAncestors) {
+  Fill();
+  std::vector<Record> nodes, clusters;
+  for (auto [c, n] :
+       std::vector<std::pair<std::string, std::string>>{{"c1", "n1"}, {"c1", "n2"}, {"c2", "n3"}}) {
+    Record r(*FindModel("node"));
+    r.Set("key", model::NodeKey("moc", c, n));
+    r.Set("hub", std::string("moc"));
+    r.Set("cluster", c);
+    r.Set("name", n);
+    nodes.push_back(r);
+  }
+  for (std::string c : {"c1", "c2"}) {
+    Record r(*FindModel("cluster"));
+    r.Set("key", model::ClusterKey("moc", c));
+    r.Set("hub", std::string("moc"));
+    r.Set("name", c);
+    clusters.push_back(r);
+  }
+  ASSERT_TRUE(store_->Upsert(*FindModel("node"), nodes));
+  ASSERT_TRUE(store_->Upsert(*FindModel("cluster"), clusters));
+  Scope b{false, {{"moc", "c1", "proj-b"}}};
+  auto n = store_->Query(*FindModel("node"), {}, b);
+  ASSERT_TRUE(n) << n.error().ToString();
+  ASSERT_EQ(n->found, 1);
+  EXPECT_EQ(n->rows[0].GetString("name"), "n1");
+  auto c = store_->Query(*FindModel("cluster"), {}, b);
+  ASSERT_TRUE(c);
+  ASSERT_EQ(c->found, 1);
+  EXPECT_EQ(c->rows[0].GetString("name"), "c1");
+}
+
+TEST_P(StoreTest, KeysetCursorVisitsEveryRowOnce) {
+  std::vector<Record> many;
+  for (int i = 0; i < 257; ++i) {
+    many.push_back(
+        Gpu("moc", "c1", "n", "GPU-" + std::to_string(i), i % 3 ? "A100" : "H100", nullptr, i % 7));
+  }
+  ASSERT_TRUE(store_->Upsert(*FindModel("gpu"), many));
+  QuerySpec spec;
+  spec.sort = {{"model_name", false}, {"power_watts", true}};
+  spec.rows = 50;
+  spec.count = false;
+  std::set<std::string> seen;
+  for (int page = 0; page < 20; ++page) {
+    auto r = store_->Query(*FindModel("gpu"), spec, Scope::All());
+    ASSERT_TRUE(r) << r.error().ToString();
+    if (r->rows.empty()) break;
+    for (const auto& row : r->rows) EXPECT_TRUE(seen.insert(row.Key()).second) << row.Key();
+    const auto& last = r->rows.back();
+    spec.after =
+        std::vector<model::Value>{last.Get("model_name"), last.Get("power_watts"), last.Get("key")};
+  }
+  EXPECT_EQ(seen.size(), 257u);
+}
+
+TEST_P(StoreTest, UpdateMarksGoneAndPatchWritesOnlyEditableFields) {
+  Fill();
+  const auto& gpu = *FindModel("gpu");
+  Record fresh = Gpu("moc", "c1", "n1", "GPU-a", "A100", "proj-a", 100);
+  fresh.Set("last_seen_at", int64_t{2000});
+  ASSERT_TRUE(store_->Upsert(gpu, std::span<const Record>(&fresh, 1)));
+  auto n = store_->Update(gpu,
+                          {Filter::Eq("hub", std::string("moc")),
+                           Filter::Less("last_seen_at", int64_t{2000}), Filter::Null("gone_at")},
+                          {{"gone_at", int64_t{2000}}, {"state", std::string("gone")}});
+  ASSERT_TRUE(n) << n.error().ToString();
+  EXPECT_EQ(*n, 3);
+  QuerySpec gone;
+  gone.filters.push_back(Filter::Eq("state", std::string("gone")));
+  EXPECT_EQ(store_->Query(gpu, gone, Scope::All())->found, 3);
+
+  const auto& project = *FindModel("project");
+  Record p(project);
+  p.Set("key", model::ProjectKey("moc", "c1", "proj-a"));
+  p.Set("hub", std::string("moc"));
+  p.Set("cluster", std::string("c1"));
+  p.Set("namespace", std::string("proj-a"));
+  ASSERT_TRUE(store_->Upsert(project, std::span<const Record>(&p, 1)));
+  auto patched = store_->Patch(project, p.Key(), {{"owner", std::string("Dr. A")}}, Scope::All());
+  ASSERT_TRUE(patched) << patched.error().ToString();
+  EXPECT_EQ(patched->GetString("owner"), "Dr. A");
+  // A later collector upsert does not erase what the admin wrote.
+  ASSERT_TRUE(store_->Upsert(project, std::span<const Record>(&p, 1)));
+  EXPECT_EQ(store_->Get(project, p.Key(), Scope::All())->GetString("owner"), "Dr. A");
+  auto bad = store_->Patch(project, p.Key(), {{"namespace", std::string("x")}}, Scope::All());
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+  auto invisible = store_->Patch(project, p.Key(), {{"owner", std::string("x")}}, Scope::None());
+  ASSERT_FALSE(invisible);
+  EXPECT_EQ(invisible.error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreTest, TransactionRollsBackOnError) {
+  const auto& gpu = *FindModel("gpu");
+  auto st = store_->Transaction([&](Store::Writer& w) -> Status {
+    Record r = Gpu("moc", "c1", "n1", "GPU-x", "A100", nullptr, 1);
+    if (auto s = w.Upsert(gpu, std::span<const Record>(&r, 1)); !s) return s;
+    return Fail(ErrorCode::kInternal, "boom");
+  });
+  EXPECT_FALSE(st);
+  EXPECT_EQ(store_->Query(gpu, {}, Scope::All())->found, 0);
+}
+
+TEST_P(StoreTest, RejectsUnknownAndUnflaggedFields) {
+  const auto& gpu = *FindModel("gpu");
+  struct Case {
+    QuerySpec spec;
+    const char* needle;
+  };
+  std::vector<Case> cases(6);
+  cases[0].spec.sort = {{"nope", false}};
+  cases[0].needle = "unknown field \"nope\"";
+  cases[1].spec.facets = {"power_watts"};
+  cases[1].needle = "not facetable";
+  cases[2].spec.stats = {"uuid"};
+  cases[2].needle = "not numeric";
+  cases[3].spec.filters = {Filter::Eq("key; DROP TABLE gpu", std::string("x"))};
+  cases[3].needle = "unknown field";
+  cases[4].spec.start = -1;
+  cases[4].needle = "start";
+  cases[5].spec.fields = {"*"};
+  cases[5].needle = "unknown field";
+  for (const auto& c : cases) {
+    auto r = store_->Query(gpu, c.spec, Scope::All());
+    ASSERT_FALSE(r) << c.needle;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(r.error().message.find(c.needle), std::string::npos) << r.error().message;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+TEST(StoreOpen, ClearErrorsForBadUrlsAndFiles) {
+  auto bad = Store::Open({"mysql://x", 1, true});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+
+  auto path = std::filesystem::temp_directory_path() / "aitelemetry-not-a-db.db";
+  {
+    std::ofstream out(path);
+    out << "this is not a database, just text long enough to fill a header page.........";
+  }
+  auto corrupt = Store::Open({"sqlite:" + path.string(), 1, true});
+  ASSERT_FALSE(corrupt);
+  EXPECT_EQ(corrupt.error().code, ErrorCode::kDataLoss);
+  std::filesystem::remove(path);
+
+  auto unreachable =
+      Store::Open({"postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", 1, true});
+  ASSERT_FALSE(unreachable);
+  EXPECT_EQ(unreachable.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(RedactUrl("postgresql://u:secret@h/db"), "postgresql://u:***@h/db");
+}
+
+}  // namespace
+}  // namespace aitelemetry::store
