@@ -1,0 +1,76 @@
+// Plain request/response types for handlers: no Beast or Asio here, so domains and tests that
+// build handlers compile fast and can call them without a server.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+
+namespace aitelemetry::http {
+
+struct Request {
+  std::string method;  // upper case
+  std::string target;  // as received: path and query
+  std::string path;    // percent-decoded path, without the query
+  std::vector<std::pair<std::string, std::string>> query;    // decoded, in order; repeats kept
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::map<std::string, std::string> params;                 // from the route's {name} segments
+  std::string body;
+  std::string remote_address;
+  bool tls = false;
+
+  // Returns the first header named `name` (lower case), or "".
+  std::string Header(std::string_view name) const;
+  // Returns the first query value of `name`, or nothing.
+  std::optional<std::string> Query(std::string_view name) const;
+  // Returns every query value of `name`, in order.
+  std::vector<std::string> QueryAll(std::string_view name) const;
+  // Returns the value of cookie `name`, or "".
+  std::string Cookie(std::string_view name) const;
+};
+
+// A producer of a streamed body (Server-Sent Events). Called repeatedly on a dedicated thread; it
+// appends the next chunk to `out` (may block, e.g. waiting for events, but should return at least
+// every few seconds so a closed client is noticed) and returns false to end the stream.
+using StreamProducer = std::function<bool(std::string& out)>;
+
+struct Response {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  StreamProducer stream;  // when set, the body is streamed (chunked) from it instead of `body`
+
+  Response& Set(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+  std::string Header(std::string_view name) const;
+};
+
+// Builds a JSON response from already-serialised text.
+Response JsonResponse(int status, std::string body,
+                      std::string_view content_type = "application/json");
+
+// Maps an ErrorCode to its HTTP status (the one place this mapping lives).
+int StatusFor(ErrorCode code);
+
+// An RFC 9457 problem+json response: {"type","title","status","detail"}.
+Response Problem(int status, std::string_view detail, std::string_view type = "about:blank");
+// The problem response for `error`, with the status from StatusFor.
+Response ProblemFor(const Error& error);
+
+// Splits and percent-decodes a query string ("a=1&b=x%20y&a=2"). '+' decodes to a space.
+// Returns kInvalidArgument for a malformed percent escape or a NUL byte.
+[[nodiscard]] Result<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_view q);
+// Percent-decodes `s` (no '+' rule). Returns kInvalidArgument for a malformed escape or NUL.
+[[nodiscard]] Result<std::string> PercentDecode(std::string_view s);
+
+using Handler = std::function<Response(const Request&)>;
+
+}  // namespace aitelemetry::http
