@@ -3,7 +3,7 @@
 //
 // Usage: node tests/oidc/mint.mjs --keys FILE --issuer URL --audience AUD [--now UNIX_SECONDS]
 //                                 [--good TOKEN] [--out FILE]
-//   --keys   a private JWKS: an RSA key (kid rs1) and an EC P-256 key (kid ec1); the provider
+//   --keys   a private JWKS holding one RSA key and one EC P-256 key (with kids); the provider
 //            (provider.mjs) writes one, and src/auth/testdata/test_keys.json is a fixed one
 //   --good   a real access token from the provider, added as an accepted case and tampered with
 // Prints (or writes to --out) {"now": N, "cases": [{"name", "token", "expect"}]}, where expect is
@@ -33,6 +33,8 @@ const now = args.now ? Number(args.now) : Math.floor(Date.now() / 1000);
 const jwks = JSON.parse(readFileSync(args.keys, 'utf8'));
 const rsaJwk = jwks.keys.find((k) => k.kty === 'RSA');
 const ecJwk = jwks.keys.find((k) => k.kty === 'EC');
+const RS = rsaJwk.kid;
+const EC = ecJwk.kid;
 const rsaKey = await importJWK({ ...rsaJwk, alg: 'RS256' }, 'RS256', { extractable: true });
 const rsaPssKey = await importJWK({ ...rsaJwk, alg: 'PS256' }, 'PS256');
 const ecKey = await importJWK({ ...ecJwk, alg: 'ES256' }, 'ES256');
@@ -70,7 +72,7 @@ function withoutKeys(obj, keys) {
   return copy;
 }
 
-async function sign(payload, { alg = 'RS256', kid = 'rs1', key, header = {} } = {}) {
+async function sign(payload, { alg = 'RS256', kid = RS, key, header = {} } = {}) {
   const k = key ?? (alg.startsWith('ES') ? ecKey : alg.startsWith('PS') ? rsaPssKey : rsaKey);
   return new SignJWT(payload).setProtectedHeader({ alg, kid, typ: 'JWT', ...header }).sign(k);
 }
@@ -94,7 +96,7 @@ const [gh, gp, gs] = good.split('.');
 
 add('good_rs256', good, 'accept');
 add('good_ps256', await sign(accessClaims(), { alg: 'PS256' }), 'accept');
-add('good_es256', await sign(accessClaims(), { alg: 'ES256', kid: 'ec1' }), 'accept');
+add('good_es256', await sign(accessClaims(), { alg: 'ES256', kid: EC }), 'accept');
 add('good_at_jwt_header_no_typ_claim',
     await sign(withoutKeys(accessClaims(), ['typ']), { header: { typ: 'at+jwt' } }), 'accept');
 add('good_aud_array', await sign(accessClaims({ aud: ['account', args.audience] })), 'accept');
@@ -111,7 +113,7 @@ if (args.good) {
 }
 
 for (const none of ['none', 'None', 'NONE', 'nOnE']) {
-  const h = b64(JSON.stringify({ alg: none, kid: 'rs1', typ: 'JWT' }));
+  const h = b64(JSON.stringify({ alg: none, kid: RS, typ: 'JWT' }));
   add(`alg_${none}_unsigned`, `${h}.${gp}.`, 'algorithm');
   add(`alg_${none}_with_signature`, `${h}.${gp}.${gs}`, 'algorithm');
 }
@@ -123,9 +125,9 @@ add('hs256_public_key_as_secret',
 add('hs512_public_key_as_secret',
     await sign(accessClaims(), { alg: 'HS512', key: new TextEncoder().encode(publicPem) }),
     'algorithm');
-add('alg_rs1024_unknown', `${b64(JSON.stringify({ alg: 'RS1024', kid: 'rs1' }))}.${gp}.${gs}`,
+add('alg_rs1024_unknown', `${b64(JSON.stringify({ alg: 'RS1024', kid: RS }))}.${gp}.${gs}`,
     'algorithm');
-add('crit_header', signRaw(JSON.stringify({ alg: 'RS256', kid: 'rs1', crit: ['exp'], exp: now }),
+add('crit_header', signRaw(JSON.stringify({ alg: 'RS256', kid: RS, crit: ['exp'], exp: now }),
     JSON.stringify(accessClaims())), 'algorithm');
 add('unknown_kid', await sign(accessClaims(), { kid: 'rotated-away', key: attacker.privateKey }),
     'unknown_kid');
@@ -137,12 +139,12 @@ add('embedded_jwk_attacker', await sign(accessClaims(), {
 add('jku_attacker_known_kid', await sign(accessClaims(), {
   key: attacker.privateKey, header: { jku: 'http://127.0.0.1:1/attacker-jwks.json' },
 }), 'signature');
-add('es256_with_rsa_kid', await sign(accessClaims(), { alg: 'ES256', kid: 'rs1', key: ecKey }),
+add('es256_with_rsa_kid', await sign(accessClaims(), { alg: 'ES256', kid: RS, key: ecKey }),
     'key_mismatch');
-add('rs256_with_ec_kid', await sign(accessClaims(), { alg: 'RS256', kid: 'ec1', key: rsaKey }),
+add('rs256_with_ec_kid', await sign(accessClaims(), { alg: 'RS256', kid: EC, key: rsaKey }),
     'key_mismatch');
 {
-  const t = await sign(accessClaims(), { alg: 'ES256', kid: 'ec1' });
+  const t = await sign(accessClaims(), { alg: 'ES256', kid: EC });
   const [h, p, s] = t.split('.');
   const raw = Buffer.from(s, 'base64url');
   const der = crypto.sign('sha256', Buffer.from(`${h}.${p}`), ecNode);  // DER, not r||s
@@ -183,25 +185,25 @@ add('header_typ_other', await sign(accessClaims(), { header: { typ: 'dpop+jwt' }
 }
 add('oversized', await sign(accessClaims({ padding: 'x'.repeat(17000) })), 'too_large');
 add('jwe', await new CompactEncrypt(new TextEncoder().encode(good))
-    .setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: 'rs1', cty: 'JWT' })
+    .setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: RS, cty: 'JWT' })
     .encrypt(await importJWK({ kty: 'RSA', n: rsaJwk.n, e: rsaJwk.e }, 'RSA-OAEP-256')),
     'encrypted');
 add('two_parts', `${gh}.${gp}`, 'malformed');
 add('four_parts', `${gh}.${gp}.${gs}.${gs}`, 'malformed');
 add('empty_token', '', 'malformed');
-add('duplicate_header_alg', signRaw('{"alg":"none","kid":"rs1","alg":"RS256"}',
+add('duplicate_header_alg', signRaw(`{"alg":"none","kid":"${RS}","alg":"RS256"}`,
     JSON.stringify(accessClaims())), 'malformed');
-add('duplicate_header_kid', signRaw('{"alg":"RS256","kid":"ec1","kid":"rs1"}',
+add('duplicate_header_kid', signRaw(`{"alg":"RS256","kid":"${EC}","kid":"${RS}"}`,
     JSON.stringify(accessClaims())), 'malformed');
-add('duplicate_payload_sub', signRaw('{"alg":"RS256","kid":"rs1"}',
+add('duplicate_payload_sub', signRaw(`{"alg":"RS256","kid":"${RS}"}`,
     JSON.stringify(accessClaims()).replace('{', '{"sub":"admin",')), 'malformed');
-add('duplicate_nested_key', signRaw('{"alg":"RS256","kid":"rs1"}',
+add('duplicate_nested_key', signRaw(`{"alg":"RS256","kid":"${RS}"}`,
     JSON.stringify(accessClaims()).replace('"roles":[', '"roles":["aitelemetry-admin"],"roles":[')),
     'malformed');
 add('header_not_object', signRaw('["RS256"]', JSON.stringify(accessClaims())), 'malformed');
-add('payload_not_json', signRaw('{"alg":"RS256","kid":"rs1"}', '{"sub":'), 'malformed');
+add('payload_not_json', signRaw(`{"alg":"RS256","kid":"${RS}"}`, '{"sub":'), 'malformed');
 const std64 = (s) => Buffer.from(s).toString('base64');  // with '+', '/' and '=' padding
-add('base64_padded_header', signRaw('{"alg":"RS256","kid":"rs1","typ":"JWT"}',
+add('base64_padded_header', signRaw(`{"alg":"RS256","kid":"${RS}","typ":"JWT"}`,
     JSON.stringify(accessClaims()), { encode: std64 }), 'malformed');
 add('base64_plus_slash', `${gh}.${gp}.${gs.replaceAll('-', '+').replaceAll('_', '/')}`,
     gs.includes('-') || gs.includes('_') ? 'malformed' : 'accept');
