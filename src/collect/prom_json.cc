@@ -256,9 +256,9 @@ class Walker {
   std::vector<Point> points_;      // scratch, reused per series
 };
 
-Result<SampleSet> ParsePadded(const char* data, size_t size, const ParseLimits& limits) {
+Result<SampleSet> ParsePadded(dom::parser& parser, const char* data, size_t size,
+                              const ParseLimits& limits) {
   if (size == 0) return Bad("empty body");
-  dom::parser parser;
   dom::element doc;
   if (auto e = parser.parse(data, size, /*realloc_if_needed=*/false).get(doc)) {
     return Bad(e, "not JSON");
@@ -273,12 +273,26 @@ Result<SampleSet> ParsePadded(const char* data, size_t size, const ParseLimits& 
 
 Result<SampleSet> ParsePrometheusResponse(std::string_view body, const ParseLimits& limits) {
   simdjson::padded_string padded(body);
-  return ParsePadded(padded.data(), padded.size(), limits);
+  dom::parser parser;
+  return ParsePadded(parser, padded.data(), padded.size(), limits);
 }
 
 Result<SampleSet> ParsePrometheusResponseInPlace(std::string* body, const ParseLimits& limits) {
   body->reserve(body->size() + simdjson::SIMDJSON_PADDING);
-  return ParsePadded(body->data(), body->size(), limits);
+  dom::parser parser;
+  return ParsePadded(parser, body->data(), body->size(), limits);
+}
+
+struct PromJsonParser::Impl {
+  dom::parser parser;
+};
+
+PromJsonParser::PromJsonParser() : impl_(std::make_unique<Impl>()) {}
+PromJsonParser::~PromJsonParser() = default;
+
+Result<SampleSet> PromJsonParser::ParseInPlace(std::string* body, const ParseLimits& limits) {
+  body->reserve(body->size() + simdjson::SIMDJSON_PADDING);
+  return ParsePadded(impl_->parser, body->data(), body->size(), limits);
 }
 
 }  // namespace aitelemetry::collect

@@ -2,6 +2,7 @@
 // with simdjson's DOM parser (runtime-dispatched SIMD kernels), each string interned as it is read.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -38,5 +39,22 @@ namespace aitelemetry::collect {
 // reallocates only if the capacity is short). The contents of *body are not changed.
 [[nodiscard]] Result<SampleSet> ParsePrometheusResponseInPlace(std::string* body,
                                                                const ParseLimits& limits = {});
+
+// The same parse with simdjson's buffers kept between calls: for a 600 MB answer, allocating and
+// faulting in fresh parser buffers costs as much as the parse. Thread-compatible.
+class PromJsonParser {
+ public:
+  PromJsonParser();
+  ~PromJsonParser();
+  PromJsonParser(const PromJsonParser&) = delete;
+  PromJsonParser& operator=(const PromJsonParser&) = delete;
+
+  // As ParsePrometheusResponseInPlace.
+  [[nodiscard]] Result<SampleSet> ParseInPlace(std::string* body, const ParseLimits& limits = {});
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;  // holds the simdjson parser
+};
 
 }  // namespace aitelemetry::collect

@@ -113,7 +113,7 @@ Result<SampleSet> PrometheusSource::Post(std::string_view path, std::string body
       backoff = options_.retry_backoff;
       continue;
     }
-    Result<SampleSet> parsed = ParsePrometheusResponseInPlace(&resp->body, options_.limits);
+    Result<SampleSet> parsed = parser_.ParseInPlace(&resp->body, options_.limits);
     if (status >= 200 && status < 300) {
       if (parsed) return parsed;
       ErrorCode code = parsed.error().code;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "collect/credentials.h"
+#include "collect/prom_json.h"
 #include "collect/sample_set.h"
 #include "core/result.h"
 #include "core/time.h"
@@ -63,6 +64,7 @@ class PrometheusSource {
   PrometheusSourceOptions options_;
   http::HttpClient client_;
   Credentials credentials_;
+  PromJsonParser parser_;  // keeps simdjson's buffers warm between queries
 };
 
 }  // namespace aitelemetry::collect
