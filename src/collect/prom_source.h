@@ -1,0 +1,70 @@
+// PrometheusSource: PromQL queries against one hub's Prometheus-compatible HTTP API (Prometheus,
+// Thanos Querier, Observatorium, prom-keycloak-proxy), with bearer/OAuth2/mTLS and retries.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "collect/credentials.h"
+#include "collect/prom_json.h"
+#include "collect/sample_set.h"
+#include "core/result.h"
+#include "core/time.h"
+#include "http/client.h"
+
+namespace aitelemetry::collect {
+
+struct PrometheusSourceOptions {
+  // Base URL; "/api/v1/query" is appended. For Observatorium it already ends in
+  // "/api/metrics/v1/{tenant}". A trailing slash is ignored.
+  std::string url;
+  std::string bearer_token_file;  // re-read when it changes
+  using OAuth2 = OAuth2Options;   // token_url, client_id, client_secret_file, scopes
+  OAuth2 oauth2;                  // used instead of the token file when token_url is set
+  http::TlsOptions tls;
+  std::chrono::milliseconds timeout{30000};      // per attempt
+  int retries = 2;                               // extra attempts after the first
+  std::chrono::milliseconds retry_backoff{500};  // doubled per retry
+  ParseLimits limits;
+};
+
+// Thread-compatible: one caller at a time (it owns one HTTP connection).
+class PrometheusSource {
+ public:
+  explicit PrometheusSource(PrometheusSourceOptions options);
+
+  // Runs an instant query: POST {url}/api/v1/query with the form fields query and time (Unix
+  // seconds). Returns the answer as a SampleSet (vector, or scalar).
+  //
+  // Retries with exponential backoff on network errors, timeouts and HTTP 5xx, never on 4xx. On
+  // HTTP 401 it refreshes the credentials once and tries again. Errors name the hub URL and, when
+  // there was one, the HTTP status:
+  //  - the Prometheus error answer's mapping (see ParsePrometheusResponse), e.g. kInvalidArgument
+  //    for bad PromQL;
+  //  - kUnauthenticated (401 after a refresh), kPermissionDenied (403), kNotFound (404);
+  //  - kUnavailable for 5xx after the retries, and for a 2xx body that is not a well-formed answer
+  //    (an HTML page from a proxy, a truncated body): the peer, not the caller, is at fault;
+  //  - kDeadlineExceeded when the last attempt timed out; kPayloadTooLarge past 1 GiB;
+  //  - credential errors from Credentials::Authorization().
+  [[nodiscard]] Result<SampleSet> Query(std::string_view promql, Timestamp at);
+
+  // Runs a range query: POST {url}/api/v1/query_range with query, start, end, step (seconds).
+  // Returns a matrix SampleSet, one Sample per point. Errors as Query(); kInvalidArgument without
+  // a request when end < start or step <= 0.
+  [[nodiscard]] Result<SampleSet> QueryRange(std::string_view promql, Timestamp start,
+                                             Timestamp end, std::chrono::milliseconds step);
+
+  const std::string& url() const { return options_.url; }
+
+ private:
+  Result<SampleSet> Post(std::string_view path, std::string body);
+
+  PrometheusSourceOptions options_;
+  http::HttpClient client_;
+  Credentials credentials_;
+  PromJsonParser parser_;  // keeps simdjson's buffers warm between queries
+};
+
+}  // namespace aitelemetry::collect
