@@ -63,7 +63,10 @@ int PickProject(const Cluster& cluster, uint64_t h) {
   return cluster.projects[std::min(Below(h, n), Below(h >> 20, n))];
 }
 
-std::optional<Holding> HoldingInEpoch(const Fleet& fleet, int unit, int64_t epoch) {
+// With details false, fills only the run, kind, gang and level (what energy needs): the render
+// of a large fleet spends most of its time here.
+std::optional<Holding> HoldingInEpoch(const Fleet& fleet, int unit, int64_t epoch,
+                                      bool details = true) {
   const uint64_t seed = fleet.options.seed;
   const Unit& u = fleet.units[unit];
   const Gpu& gpu = fleet.gpus[u.gpu];
@@ -78,12 +81,13 @@ std::optional<Holding> HoldingInEpoch(const Fleet& fleet, int unit, int64_t epoc
       const uint64_t r = SplitMix64(g);
       PlaceRun(r, start, node.epoch_slots, &holding);
       holding.kind = WorkloadKind::kTraining;
+      holding.gang = true;
+      holding.level = Quantize(0.82 + 0.12 * UnitInterval(Hash(r, 2)));
+      if (!details) return holding;
       holding.project = PickProject(cluster, r >> 32);
       holding.pod_id = SplitMix64(r);
-      holding.gang = true;
       holding.gang_size = static_cast<int>(node.gpus.size());
       holding.memory_fraction = 0.75 + 0.2 * UnitInterval(Hash(r, 1));
-      holding.level = Quantize(0.82 + 0.12 * UnitInterval(Hash(r, 2)));
       return holding;
     }
   }
@@ -97,10 +101,15 @@ std::optional<Holding> HoldingInEpoch(const Fleet& fleet, int unit, int64_t epoc
                  : kind_draw < 55 ? WorkloadKind::kTraining
                  : kind_draw < 78 ? WorkloadKind::kInference
                                   : WorkloadKind::kIdleHolder;
-  holding.project = PickProject(cluster, Hash(p, 3));
-  holding.pod_id = Hash(p, 4);
-  const double m = UnitInterval(Hash(p, 5));
-  const double a = UnitInterval(Hash(p, 6));
+  const double a =
+      holding.kind == WorkloadKind::kTraining || holding.kind == WorkloadKind::kInference
+          ? UnitInterval(Hash(p, 6))
+          : 0.0;
+  const double m = details ? UnitInterval(Hash(p, 5)) : 0.0;
+  if (details) {
+    holding.project = PickProject(cluster, Hash(p, 3));
+    holding.pod_id = Hash(p, 4);
+  }
   switch (holding.kind) {
     case WorkloadKind::kNotebook:
       holding.memory_fraction = 0.1 + 0.4 * m;
@@ -293,7 +302,7 @@ double EnergyMillijoulesAt(const Fleet& fleet, int gpu_index, Timestamp t) {
     const Node& node = fleet.nodes[gpu.node];
     const int64_t last = EpochOf(node, end_slot - 1);
     for (int64_t e = EpochOf(node, boot_slot); e <= last; ++e) {
-      const auto h = HoldingInEpoch(fleet, unit, e);
+      const auto h = HoldingInEpoch(fleet, unit, e, /*details=*/false);
       if (!h) continue;
       const int64_t a =
           std::max(boot_ns, SlotStart(fleet, h->start_slot).time_since_epoch().count());
