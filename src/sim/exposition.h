@@ -23,7 +23,8 @@ inline constexpr std::string_view kExpositionContentType =
 //   does), then kube_node_labels, kube_pod_container_resource_requests, kube_pod_status_phase.
 // Workload labels appear only on allocated units; XID_ERRORS carries `err_code` when non-zero.
 // The output is a pure function of (fleet, hub, now). Requires: 0 <= hub < fleet.hubs.size().
-// Cost: about 3 KB and a few microseconds per GPU; the caller may reserve *out.
+// Cost: about 5 KB of text and 7 us of CPU per GPU (100,000 GPUs: 485 MB, 1.7 M lines,
+// ~0.7 s); reusing *out between calls avoids re-faulting its pages.
 void AppendExposition(const Fleet& fleet, int hub, Timestamp now, std::string* out);
 
 // Returns the exposition of the hub named `hub` at `now`, or an empty string when the fleet has

@@ -115,7 +115,8 @@ struct Fleet {
 };
 
 // Builds the fleet for `options`. The result depends only on the options (same seed, same fleet,
-// on every platform). Each hub gets 1-3 clusters (never more clusters than nodes), each cluster
+// on every platform). Each hub gets 1-3 clusters (fewer when there are not enough nodes; a hub
+// may then have a cluster without nodes only when hubs exceed nodes), each cluster
 // 3-12 projects; nodes go round-robin to clusters. Returns kInvalidArgument when gpus is not in
 // [1, 10'000'000], hubs not in [1, 64], mig_fraction not in [0, 1], or slot is not a positive
 // whole number of seconds.
