@@ -1,0 +1,380 @@
+#include "http/server.h"
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace aitelemetry::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+
+struct Server::Impl {
+  ServerOptions options;
+  std::shared_ptr<const Router> router;
+  asio::io_context ioc;
+  asio::thread_pool blocking;
+  asio::thread_pool streams{64};  // one thread per live stream (SSE), at most 64 at once
+  std::optional<asio::ssl::context> ssl;
+  tcp::acceptor acceptor;
+  asio::signal_set signals;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> in_flight{0};
+  std::mutex mu;
+  std::vector<std::function<void()>> on_shutdown;  // guarded by mu
+
+  Impl(ServerOptions o, std::shared_ptr<const Router> r, int blocking_threads)
+      : options(std::move(o)),
+        router(std::move(r)),
+        blocking(static_cast<size_t>(blocking_threads)),
+        acceptor(ioc),
+        signals(ioc) {}
+};
+
+namespace {
+
+int StatusForParseError(const beast::error_code& ec) {
+  if (ec == bhttp::error::header_limit) return 431;
+  if (ec == bhttp::error::body_limit) return 413;
+  return 400;
+}
+
+bhttp::response<bhttp::string_body> ToBeast(const Response& r, unsigned version, bool keep_alive,
+                                            bool head) {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
+  bool has_type = false;
+  for (const auto& [k, v] : r.headers) {
+    res.insert(k, v);
+    if (beast::iequals(k, "content-type")) has_type = true;
+  }
+  if (!has_type && !r.body.empty()) res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+  res.set(bhttp::field::server, "aitelemetry");
+  res.keep_alive(keep_alive);
+  if (head) {
+    res.content_length(r.body.size());
+  } else {
+    res.body() = r.body;
+    res.prepare_payload();
+  }
+  return res;
+}
+
+Response SimpleProblem(int status, const char* detail) { return Problem(status, detail); }
+
+template <class Stream>
+asio::awaitable<void> WriteProblem(Stream& stream, int status, const char* detail) {
+  auto res = ToBeast(SimpleProblem(status, detail), 11, false, false);
+  co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+}
+
+template <class Stream>
+asio::awaitable<void> Serve(Server::Impl& impl, Stream& stream, std::string remote, bool tls) {
+  auto executor = co_await asio::this_coro::executor;
+  beast::flat_buffer buffer;
+  bool first = true;
+  for (;;) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<uint32_t>(impl.options.max_header_bytes +
+                                              impl.options.max_target_bytes));
+    parser.body_limit(impl.options.max_body_bytes);
+    beast::get_lowest_layer(stream).expires_after(first ? impl.options.header_timeout
+                                                        : impl.options.idle_timeout);
+    first = false;
+    auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser,
+                                                     asio::as_tuple(asio::use_awaitable));
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+        ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset) {
+      co_return;
+    }
+    if (ec) {
+      co_await WriteProblem(stream, StatusForParseError(ec), "malformed or oversized request");
+      co_return;
+    }
+    auto started = std::chrono::steady_clock::now();
+    const auto& header = parser.get();
+    if (header.target().size() > impl.options.max_target_bytes) {
+      co_await WriteProblem(stream, 414, "request target too long");
+      co_return;
+    }
+    size_t header_bytes = 0;
+    for (const auto& f : header) header_bytes += f.name_string().size() + f.value().size() + 4;
+    if (header_bytes > impl.options.max_header_bytes) {
+      co_await WriteProblem(stream, 431, "request headers too large");
+      co_return;
+    }
+    if (!parser.is_done()) {
+      beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
+      auto [ec2, n2] =
+          co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      if (ec2) {
+        if (ec2 == bhttp::error::body_limit) {
+          co_await WriteProblem(stream, 413, "request body too large");
+        }
+        co_return;
+      }
+    }
+    auto breq = parser.release();
+    beast::get_lowest_layer(stream).expires_never();
+
+    Request req;
+    req.method = std::string(breq.method_string());
+    req.target = std::string(breq.target());
+    req.remote_address = remote;
+    req.tls = tls;
+    for (const auto& f : breq) {
+      std::string name(f.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    req.body = std::move(breq.body());
+    std::string_view target(req.target);
+    auto qpos = target.find('?');
+    Response resp;
+    auto path = PercentDecode(target.substr(0, qpos));
+    if (!path) {
+      resp = Problem(400, path.error().message);
+    } else {
+      req.path = std::move(*path);
+      if (qpos != std::string_view::npos) {
+        auto q = ParseQuery(target.substr(qpos + 1));
+        if (!q) {
+          resp = Problem(400, q.error().message);
+        } else {
+          req.query = std::move(*q);
+        }
+      }
+    }
+    impl.in_flight.fetch_add(1);
+    if (resp.status == 200) {
+      co_await asio::post(impl.blocking, asio::use_awaitable);
+      resp = impl.router->Dispatch(req);
+      co_await asio::post(executor, asio::use_awaitable);
+    }
+    bool keep_alive = breq.keep_alive() && !impl.stopping.load() && !resp.stream;
+    bool head = req.method == "HEAD";
+    size_t bytes = resp.body.size();
+    bool ok = true;
+    if (resp.stream && !head) {
+      bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(resp.status), breq.version()};
+      for (const auto& [k, v] : resp.headers) res.insert(k, v);
+      res.set(bhttp::field::server, "aitelemetry");
+      res.chunked(true);
+      res.keep_alive(false);
+      bhttp::response_serializer<bhttp::empty_body> sr{res};
+      auto [wec, wn] = co_await bhttp::async_write_header(stream, sr, asio::as_tuple(asio::use_awaitable));
+      impl.in_flight.fetch_sub(1);  // a stream is long-lived: do not hold shutdown for it
+      ok = !wec;
+      while (ok && !impl.stopping.load()) {
+        std::string chunk;
+        co_await asio::post(impl.streams, asio::use_awaitable);
+        bool more = false;
+        try {
+          more = resp.stream(chunk);
+        } catch (const std::exception& e) {
+          spdlog::error("stream for {} threw: {}", req.path, e.what());
+        }
+        co_await asio::post(executor, asio::use_awaitable);
+        if (!chunk.empty()) {
+          bytes += chunk.size();
+          auto [cec, cn] = co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(chunk)),
+                                                      asio::as_tuple(asio::use_awaitable));
+          if (cec) ok = false;
+        }
+        if (!more) break;
+      }
+      if (ok) {
+        co_await asio::async_write(stream, bhttp::make_chunk_last(), asio::as_tuple(asio::use_awaitable));
+      }
+      keep_alive = false;
+    } else {
+      auto res = ToBeast(resp, breq.version(), keep_alive, head);
+      auto [wec, wn] = co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+      impl.in_flight.fetch_sub(1);
+      ok = !wec;
+    }
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    spdlog::info("access method={} path={} status={} bytes={} duration_ms={:.3f} remote={}",
+                 req.method, req.path, resp.status, bytes, ms, remote);
+    if (!ok || !keep_alive) break;
+  }
+  beast::error_code ignored;
+  beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<void> Session(Server::Impl& impl, tcp::socket socket) {
+  beast::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  std::string remote = ec ? "unknown" : ep.address().to_string();
+  try {
+    if (impl.ssl) {
+      beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *impl.ssl);
+      beast::get_lowest_layer(stream).expires_after(impl.options.header_timeout);
+      auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                                    asio::as_tuple(asio::use_awaitable));
+      if (hec) co_return;
+      co_await Serve(impl, stream, remote, true);
+    } else {
+      beast::tcp_stream stream(std::move(socket));
+      co_await Serve(impl, stream, remote, false);
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("connection from {} ended: {}", remote, e.what());
+  }
+}
+
+asio::awaitable<void> Accept(Server::Impl& impl) {
+  for (;;) {
+    auto [ec, socket] = co_await impl.acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (impl.stopping.load() || !impl.acceptor.is_open()) co_return;
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    asio::co_spawn(impl.ioc, Session(impl, std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> Drain(Server::Impl& impl) {
+  auto deadline = std::chrono::steady_clock::now() + impl.options.shutdown_grace;
+  asio::steady_timer timer(impl.ioc);
+  while (impl.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  impl.ioc.stop();
+}
+
+void BeginStop(Server::Impl& impl) {
+  if (impl.stopping.exchange(true)) return;
+  spdlog::info("shutting down: draining {} in-flight request(s)", impl.in_flight.load());
+  beast::error_code ec;
+  impl.acceptor.close(ec);
+  impl.signals.cancel(ec);
+  std::vector<std::function<void()>> hooks;
+  {
+    std::lock_guard lock(impl.mu);
+    hooks = impl.on_shutdown;
+  }
+  for (auto& h : hooks) h();
+  asio::co_spawn(impl.ioc, Drain(impl), asio::detached);
+}
+
+Result<tcp::endpoint> ParseListen(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return Fail(ErrorCode::kInvalidArgument, fmt::format("listen: \"{}\" is not HOST:PORT", listen));
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty() || host == "*") host = "0.0.0.0";
+  if (host == "localhost") host = "127.0.0.1";
+  int port = -1;
+  try {
+    size_t used = 0;
+    port = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1) port = -1;
+  } catch (...) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) {
+    return Fail(ErrorCode::kInvalidArgument, fmt::format("listen: bad port in \"{}\"", listen));
+  }
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("listen: \"{}\" is not an IP address", host));
+  }
+  return tcp::endpoint(addr, static_cast<unsigned short>(port));
+}
+
+}  // namespace
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() = default;
+
+Result<std::unique_ptr<Server>> Server::Create(ServerOptions options,
+                                               std::shared_ptr<const Router> router) {
+  auto ep = ParseListen(options.listen);
+  if (!ep) return Fail(ep.error());
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (options.threads <= 0) options.threads = cores;
+  if (options.blocking_threads <= 0) options.blocking_threads = std::max(4, 2 * options.threads);
+  auto impl = std::make_unique<Impl>(options, std::move(router), options.blocking_threads);
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+      return Fail(ErrorCode::kInvalidArgument, "tls: both cert_file and key_file are needed");
+    }
+    impl->ssl.emplace(asio::ssl::context::tls_server);
+    impl->ssl->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                           asio::ssl::context::no_tlsv1_1);
+    beast::error_code ec;
+    impl->ssl->use_certificate_chain_file(options.tls_cert_file, ec);
+    if (ec) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("tls.cert_file: cannot use {}: {}", options.tls_cert_file, ec.message()));
+    }
+    impl->ssl->use_private_key_file(options.tls_key_file, asio::ssl::context::pem, ec);
+    if (ec) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("tls.key_file: cannot use {}: {}", options.tls_key_file, ec.message()));
+    }
+  }
+  beast::error_code ec;
+  impl->acceptor.open(ep->protocol(), ec);
+  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(*ep, ec);
+  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Fail(ErrorCode::kUnavailable,
+                fmt::format("listen: cannot bind {}: {}", options.listen, ec.message()));
+  }
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+int Server::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void Server::OnShutdown(std::function<void()> fn) {
+  std::lock_guard lock(impl_->mu);
+  impl_->on_shutdown.push_back(std::move(fn));
+}
+
+void Server::Stop() {
+  asio::post(impl_->ioc, [impl = impl_.get()] { BeginStop(*impl); });
+}
+
+void Server::Run(bool handle_signals) {
+  Impl& impl = *impl_;
+  if (handle_signals) {
+    impl.signals.add(SIGINT);
+    impl.signals.add(SIGTERM);
+    impl.signals.async_wait([&impl](const beast::error_code& ec, int sig) {
+      if (ec) return;
+      spdlog::info("received signal {}", sig);
+      BeginStop(impl);
+    });
+  }
+  asio::co_spawn(impl.ioc, Accept(impl), asio::detached);
+  std::vector<std::thread> threads;
+  for (int i = 1; i < impl.options.threads; ++i) threads.emplace_back([&impl] { impl.ioc.run(); });
+  impl.ioc.run();
+  for (auto& t : threads) t.join();
+  impl.blocking.join();
+  impl.streams.stop();
+  impl.streams.join();
+}
+
+}  // namespace aitelemetry::http

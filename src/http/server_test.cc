@@ -1,0 +1,167 @@
+// Runs the real server on a loopback port and talks to it with the real client and raw sockets.
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "http/client.h"
+
+namespace aitelemetry::http {
+namespace {
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto router = std::make_shared<Router>();
+    router->Add("GET", "/hello", [](const Request& r) {
+      return JsonResponse(200, "{\"hello\":\"" + r.Query("name").value_or("world") + "\"}");
+    });
+    router->Add("POST", "/echo", [](const Request& r) { return JsonResponse(200, r.body); });
+    router->Add("GET", "/slow", [this](const Request&) {
+      slow_started_ = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(400));
+      return JsonResponse(200, "{\"slow\":true}");
+    });
+    router->Add("GET", "/events", [](const Request&) {
+      Response r;
+      r.Set("Content-Type", "text/event-stream");
+      auto n = std::make_shared<int>(0);
+      r.stream = [n](std::string& out) {
+        out = "data: " + std::to_string((*n)++) + "\n\n";
+        return *n < 3;
+      };
+      return r;
+    });
+    ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.threads = 2;
+    options.max_body_bytes = 1024;
+    options.max_target_bytes = 2048;
+    options.header_timeout = std::chrono::seconds(1);
+    auto s = Server::Create(options, router);
+    ASSERT_TRUE(s) << s.error().ToString();
+    server_ = std::move(*s);
+    base_ = "http://127.0.0.1:" + std::to_string(server_->port());
+    thread_ = std::thread([this] { server_->Run(false); });
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  Result<ClientResponse> Get(const std::string& path) {
+    ClientRequest req;
+    req.url = base_ + path;
+    return client_.Send(req);
+  }
+
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+  std::string base_;
+  HttpClient client_;
+  std::atomic<bool> slow_started_{false};
+};
+
+TEST_F(ServerTest, ServesRoutesAndProblems) {
+  auto r = Get("/hello?name=gpu");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "{\"hello\":\"gpu\"}");
+  auto missing = Get("/nope");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(missing->Header("content-type"), "application/problem+json");
+  auto bad = Get("/hello?name=%zz");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+}
+
+TEST_F(ServerTest, EnforcesBodyAndTargetLimits) {
+  ClientRequest big;
+  big.method = "POST";
+  big.url = base_ + "/echo";
+  big.body.assign(4096, 'x');
+  auto r = client_.Send(big);
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 413);
+  HttpClient fresh;
+  ClientRequest longq;
+  longq.url = base_ + "/hello?name=" + std::string(4096, 'a');
+  auto l = fresh.Send(longq);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->status, 414);
+  ClientRequest ok;
+  ok.method = "POST";
+  ok.url = base_ + "/echo";
+  ok.body = "small";
+  HttpClient third;
+  EXPECT_EQ(third.Send(ok)->body, "small");
+}
+
+TEST_F(ServerTest, StreamsChunks) {
+  auto r = Get("/events");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "data: 0\n\ndata: 1\n\ndata: 2\n\n");
+}
+
+TEST_F(ServerTest, DropsSlowClientsAfterTheHeaderTimeout) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const char partial[] = "GET /hello HTTP/1.1\r\nHost: x\r\n";  // never finishes its headers
+  ASSERT_GT(write(fd, partial, sizeof partial - 1), 0);
+  auto start = std::chrono::steady_clock::now();
+  char buf[256];
+  ssize_t n = read(fd, buf, sizeof buf);  // blocks until the server closes
+  auto waited = std::chrono::steady_clock::now() - start;
+  close(fd);
+  EXPECT_LE(n, 0);
+  EXPECT_LT(waited, std::chrono::seconds(5));
+}
+
+TEST_F(ServerTest, GracefulStopFinishesInFlightRequests) {
+  std::atomic<int> status{0};
+  std::thread t([&] {
+    HttpClient c;
+    ClientRequest req;
+    req.url = base_ + "/slow";
+    auto r = c.Send(req);
+    status = r ? r->status : -1;
+  });
+  while (!slow_started_) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  server_->Stop();
+  t.join();
+  thread_.join();
+  EXPECT_EQ(status, 200);
+  // After the stop, new connections are refused.
+  HttpClient c;
+  ClientRequest req;
+  req.url = base_ + "/hello";
+  req.timeout = std::chrono::milliseconds(500);
+  EXPECT_FALSE(c.Send(req));
+  server_.reset();
+}
+
+TEST(ServerCreate, RejectsBadListenAddresses) {
+  auto router = std::make_shared<Router>();
+  for (const char* bad : {"nohost", "127.0.0.1:99999", "example.com:80", "127.0.0.1:x"}) {
+    ServerOptions o;
+    o.listen = bad;
+    auto s = Server::Create(o, router);
+    EXPECT_FALSE(s) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace aitelemetry::http
