@@ -1,0 +1,112 @@
+// The typed configuration tree: YAML file, then AITELEMETRY_* environment, then flags (rising
+// precedence), validated once with every problem reported together.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+
+namespace aitelemetry::config {
+
+struct TlsFiles {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+};
+
+struct OAuth2 {
+  std::string token_url;
+  std::string client_id;
+  std::string client_secret_file;
+  std::vector<std::string> scopes;
+};
+
+struct PrometheusConfig {
+  std::string url;  // empty: no Prometheus source for the hub
+  std::string bearer_token_file;
+  OAuth2 oauth2;
+  TlsFiles tls;
+  std::chrono::milliseconds timeout{30000};
+  int retries = 2;
+};
+
+struct ExporterConfig {
+  std::string url;
+  std::string cluster;
+};
+
+struct HubConfig {
+  std::string name;
+  std::string default_cluster;  // for series without a `cluster` label; default: the hub's name
+  PrometheusConfig prometheus;
+  std::vector<ExporterConfig> exporters;
+  std::string bearer_token_file;  // for the exporters
+  TlsFiles tls;                   // for the exporters
+};
+
+struct AuthConfig {
+  std::string issuer;  // empty: open local mode (loopback only)
+  std::string audience = "ai-telemetry";
+  std::string client_id = "ai-telemetry";
+  std::string client_secret_file;
+  std::string grants_source = "claims";  // claims | uma
+  std::vector<std::string> admin_roles = {"aitelemetry-admin"};
+  std::vector<std::string> manager_roles = {"aitelemetry-manager"};
+  std::vector<std::string> algorithms = {"RS256", "PS256", "ES256"};
+  bool public_openapi = true;
+  std::string redirect_url;  // browser login callback; default derived from the request
+  std::chrono::seconds session_ttl{8 * 3600};
+};
+
+struct OtlpConfig {
+  std::string endpoint;  // empty: spans are kept in the outbox but not exported
+  std::map<std::string, std::string> headers;
+  TlsFiles tls;
+  std::chrono::milliseconds timeout{10000};
+};
+
+struct AlertsConfig {
+  std::string bearer_token_file;
+  std::vector<std::string> session_alerts = {"GpuWorkloadActive", "GpuSliceWorkloadActive"};
+};
+
+struct Config {
+  std::string listen = "127.0.0.1:8080";
+  std::string db = "sqlite:aitelemetry.db";
+  std::chrono::seconds interval{30};
+  int threads = 0;  // 0: the core count
+  std::string log_format = "text";  // text | json
+  std::string log_level = "info";
+  TlsFiles tls;  // the server's own certificate (cert_file, key_file)
+  std::chrono::hours retention{24 * 400};
+  std::vector<HubConfig> hubs;
+  AuthConfig auth;
+  OtlpConfig otlp;
+  AlertsConfig alerts;
+  std::string tracing_ui_url;  // e.g. https://tempo.example/trace/{trace_id}
+};
+
+// Where configuration comes from. `flags` are dotted paths ("listen", "db") to values.
+struct Sources {
+  std::string file;  // empty: no file
+  std::vector<std::pair<std::string, std::string>> env;    // NAME=value pairs (all of environ)
+  std::vector<std::pair<std::string, std::string>> flags;  // path, value
+};
+
+// Loads, merges and validates. On failure returns kInvalidArgument whose message has one line per
+// problem, each "config: PATH: WHAT in ORIGIN" (e.g. `config: hubs[0].prometheus.url: not a URL
+// ("htp:/x") in /etc/aitelemetry.yaml`).
+[[nodiscard]] Result<Config> Load(const Sources& sources);
+
+// Returns the environment of this process as pairs (for Sources::env).
+std::vector<std::pair<std::string, std::string>> ProcessEnvironment();
+
+// Renders the effective config as YAML, with secret-looking values (tokens, passwords, header
+// values) masked. *_file keys are paths and are shown.
+std::string ToYaml(const Config& config);
+
+}  // namespace aitelemetry::config

@@ -1,0 +1,93 @@
+#include "config/config.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+namespace aitelemetry::config {
+namespace {
+
+std::string Write(const std::string& text) {
+  static int n = 0;
+  auto path = std::filesystem::temp_directory_path() /
+              ("aitelemetry-config-" + std::to_string(getpid()) + "-" + std::to_string(n++) + ".yaml");
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+TEST(Config, LoadsTheDocumentedShape) {
+  auto c = Load({std::string(AITELEMETRY_SOURCE_DIR) + "/src/config/testdata/full.yaml", {}, {}});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->interval, std::chrono::seconds(30));
+  ASSERT_EQ(c->hubs.size(), 2u);
+  EXPECT_EQ(c->hubs[0].prometheus.oauth2.client_id, "collector");
+  EXPECT_EQ(c->hubs[0].default_cluster, "moc");
+  EXPECT_EQ(c->hubs[1].exporters[0].cluster, "c1");
+  EXPECT_EQ(c->auth.grants_source, "claims");
+  EXPECT_EQ(c->otlp.headers.at("X-Scope-OrgID"), "tenant-secret");
+  std::string yaml = ToYaml(*c);
+  EXPECT_EQ(yaml.find("tenant-secret"), std::string::npos);  // header values are masked
+  EXPECT_NE(yaml.find("observatorium.example"), std::string::npos);
+}
+
+TEST(Config, EnvironmentThenFlagsOverrideTheFile) {
+  std::string f = Write("listen: 127.0.0.1:1\ndb: sqlite:a.db\nhubs: [{name: h, exporters: [{url: 'http://x:1/metrics'}]}]\n");
+  auto c = Load({f,
+                 {{"AITELEMETRY_LISTEN", "127.0.0.1:2"},
+                  {"AITELEMETRY_DB", "sqlite:b.db"},
+                  {"AITELEMETRY_HUBS__0__NAME", "renamed"},
+                  {"AITELEMETRY_AUTH__GRANTS__SOURCE", "uma"},
+                  {"PATH", "/usr/bin"}},
+                 {{"listen", "127.0.0.1:3"}}});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->listen, "127.0.0.1:3");
+  EXPECT_EQ(c->db, "sqlite:b.db");
+  EXPECT_EQ(c->hubs[0].name, "renamed");
+  EXPECT_EQ(c->auth.grants_source, "uma");
+}
+
+TEST(Config, ReportsEveryProblemWithPathAndOrigin) {
+  std::string f = Write(
+      "listen: nowhere\n"
+      "interval: soon\n"
+      "colour: blue\n"
+      "hubs:\n"
+      "  - name: moc\n"
+      "    prometheus: {url: 'htp:/x', bearer_token_file: /nonexistent/token}\n"
+      "  - prometheus: {url: 'http://ok:9090'}\n"
+      "auth: {grants: {source: ldap}}\n");
+  auto c = Load({f, {{"AITELEMETRY_LOG_FORMAT", "xml"}}, {}});
+  ASSERT_FALSE(c);
+  const std::string& m = c.error().message;
+  for (const std::string& want : std::vector<std::string>
+       {"config: listen: expected HOST:PORT (\"nowhere\") in " + f,
+        "config: interval: expected a duration", "config: colour: unknown key in " + f,
+        "config: hubs[0].prometheus.url: not a URL (\"htp:/x\") in " + f,
+        "config: hubs[0].prometheus.bearer_token_file: cannot read file",
+        "config: hubs[1].name: missing required value", "config: auth.grants.source: expected claims or uma",
+        "config: log_format: expected text or json (\"xml\") in environment AITELEMETRY_LOG_FORMAT"}) {
+    EXPECT_NE(m.find(want), std::string::npos) << "missing: " << want << "\n---\n" << m;
+  }
+}
+
+TEST(Config, RejectsBrokenYamlAndMissingFiles) {
+  auto missing = Load({"/nonexistent/aitelemetry.yaml", {}, {}});
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("cannot read"), std::string::npos);
+  for (const char* text : {"listen: [unclosed\n", "- a\n- b\n", "hubs: {name: x}\n", "threads: many\n",
+                           "hubs: [{name: a, exporters: [{url: 'http://x:1'}]}, {name: a, exporters: [{url: 'http://x:1'}]}]\n"}) {
+    auto c = Load({Write(text), {}, {}});
+    EXPECT_FALSE(c) << text;
+  }
+}
+
+TEST(Config, DefaultsAreValidWithoutAFile) {
+  auto c = Load({"", {}, {}});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->listen, "127.0.0.1:8080");
+  EXPECT_EQ(c->db, "sqlite:aitelemetry.db");
+}
+
+}  // namespace
+}  // namespace aitelemetry::config
