@@ -2,6 +2,10 @@
 // one outbox row per finished session, health events, and all-or-nothing failures.
 #include "trace/alert_service.h"
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -355,6 +359,31 @@ TEST_P(AlertServiceTest, ClosingTotalsUsageFromRollupsInTheWindow) {
     }
   }
   EXPECT_TRUE(found);
+}
+
+TEST_P(AlertServiceTest, ConcurrentDeliveriesOfOneAlertEnqueueOnce) {
+  // An Alertmanager HA pair sends the same notification from both instances at once.
+  std::string body = Body(
+      {MakeAlert("resolved", SessionLabels(), "2026-11-01T10:00:00Z", "2026-11-01T11:00:00Z")});
+  std::atomic<int64_t> new_alerts{0}, enqueued{0}, failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      auto r = service_->Ingest(body, T("2026-11-01T11:00:01Z"));
+      if (!r) {
+        ++failures;
+        return;
+      }
+      new_alerts += r->new_alerts;
+      enqueued += r->spans_enqueued;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(new_alerts, 1);
+  EXPECT_EQ(enqueued, 1);
+  EXPECT_EQ(Rows(kSpanOutboxModel).size(), 1u);
+  EXPECT_EQ(Rows("session").size(), 1u);
 }
 
 TEST(AlertOptions, DefaultHubIsRequired) {
