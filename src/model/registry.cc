@@ -327,6 +327,66 @@ std::vector<Model> BuildRegistry() {
     m.time_field = "observed_at";
     models.push_back(std::move(m));
   }
+  {
+    Model m{"alert-inbox", "AlertInboxEntry", "alert_inbox",
+            "Every alert occurrence the Alertmanager webhook delivered, for idempotent ingest."};
+    m.entity = false;
+    m.internal = true;
+    m.fields = {
+        Key("Alert fingerprint and startsAt in nanoseconds, {fingerprint}@{ns}."),
+        HubRef(),
+        F("cluster", FieldType::kString, kFacet, "Cluster of the alert, when known."),
+        ProjectRef("Namespace of the alert, when it has one."),
+        F("fingerprint", FieldType::kString, kRequired | kFilterable, "Alertmanager fingerprint."),
+        F("alert_name", FieldType::kString, kFacet, "The alertname label."),
+        F("starts_at", FieldType::kTime, kRequired | kSortable | kFilterable,
+          "The alert's startsAt."),
+        F("ends_at", FieldType::kTime, kSortable | kFilterable,
+          "The alert's endsAt once resolved."),
+        F("status", FieldType::kString, kFacet, "firing or resolved (the latest received)."),
+        F("received_at", FieldType::kTime, kSortable | kFilterable | kWriteOnce,
+          "When the webhook first delivered it."),
+        F("updated_at", FieldType::kTime, kSortable | kFilterable,
+          "When a delivery last changed it (resolution)."),
+        F("alert_json", FieldType::kString, kNone, "The alert object as last received."),
+        F("processed", FieldType::kBool, kFacet,
+          "Whether its session or health event was written; false with an error otherwise."),
+        F("error", FieldType::kString, kNone,
+          "Why it could not be applied, when processed is false.")};
+    m.scope = {"hub", "cluster", "project", "", "", false};
+    m.time_field = "received_at";
+    models.push_back(std::move(m));
+  }
+  {
+    Model m{"span-outbox", "SpanOutboxEntry", "span_outbox",
+            "Spans waiting to be exported to the OTLP collector, with their delivery state."};
+    m.entity = false;
+    m.internal = true;
+    m.fields = {
+        Key("Span id (hex) and what the row sends, {span_id}:{kind}."),
+        HubRef(),
+        ClusterRef(),
+        ProjectRef("Namespace of the session."),
+        F("session_key", FieldType::kString, kFilterable, "The session the span describes.", "", "",
+          "", "session"),
+        F("kind", FieldType::kString, kFacet, "What the row exports: end (the finished session)."),
+        F("trace_id", FieldType::kString, kFilterable, "OpenTelemetry trace id (hex)."),
+        F("span_id", FieldType::kString, kFilterable, "OpenTelemetry span id (hex)."),
+        F("body", FieldType::kString, kRequired, "The OTLP/HTTP JSON ExportTraceServiceRequest."),
+        F("created_at", FieldType::kTime, kRequired | kSortable | kFilterable | kWriteOnce,
+          "When it was enqueued."),
+        F("attempts", FieldType::kInt, kNum, "Export attempts made so far."),
+        F("next_attempt_at", FieldType::kTime, kSortable | kFilterable,
+          "Earliest time of the next attempt while pending."),
+        F("state", FieldType::kString, kFacet, "pending, sent or dead."),
+        F("last_error", FieldType::kString, kNone, "What the last failed attempt said."),
+        F("http_status", FieldType::kInt, kFilterable,
+          "HTTP status of the last attempt; null when no response came."),
+        F("sent_at", FieldType::kTime, kSortable | kFilterable, "When the collector accepted it.")};
+    m.scope = {"hub", "cluster", "project", "", "", false};
+    m.time_field = "created_at";
+    models.push_back(std::move(m));
+  }
   std::string error;
   models = ValidateModels(std::move(models), &error);
   return models;

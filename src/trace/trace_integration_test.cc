@@ -1,13 +1,7 @@
 // Exports spans to the OTLP/HTTP test receiver (tests/otlp_receiver/server.mjs), which decodes them
 // with the OpenTelemetry protobuf definitions, and checks what it accepted and what it refused.
 // Needs `node` on PATH and `npm ci` run at the repository root; skipped (with the reason) without.
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
-#include <filesystem>
 #include <string>
 
 #include <fmt/format.h>
@@ -18,6 +12,7 @@
 #include "trace/otlp_exporter.h"
 #include "trace/otlp_json.h"
 #include "trace/session_identity.h"
+#include "trace/test_support.h"
 
 namespace aitelemetry::trace {
 namespace {
@@ -25,75 +20,7 @@ namespace {
 using namespace std::chrono_literals;
 using Json = nlohmann::json;
 
-const std::string kRepo = AITELEMETRY_SOURCE_DIR;
-
-// Runs the receiver as a child process for the lifetime of the object.
-class Receiver {
- public:
-  // Starts node and waits (up to 20 s) for "listening <port>". Returns an empty string on success,
-  // or why it could not start.
-  std::string Start() {
-    int out[2];
-    if (pipe(out) != 0) return "pipe failed";
-    pid_ = fork();
-    if (pid_ < 0) return "fork failed";
-    if (pid_ == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      close(out[0]);
-      close(out[1]);
-      std::string script = kRepo + "/tests/otlp_receiver/server.mjs";
-      execlp("node", "node", script.c_str(), "0", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(out[1]);
-    std::string text;
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd p{out[0], POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) continue;
-      char buf[256];
-      ssize_t n = read(out[0], buf, sizeof(buf));
-      if (n <= 0) break;
-      text.append(buf, static_cast<size_t>(n));
-      if (size_t at = text.find("listening ");
-          at != std::string::npos && text.find('\n', at) != std::string::npos) {
-        port_ = std::stoi(text.substr(at + 10));
-        close(out[0]);
-        return "";
-      }
-    }
-    close(out[0]);
-    return "receiver did not start: " + text;
-  }
-
-  ~Receiver() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  std::string url() const { return fmt::format("http://127.0.0.1:{}", port_); }
-
-  // Sends a request to the receiver and returns its JSON answer.
-  Json Call(const std::string& method, const std::string& path, const std::string& body = "") {
-    http::HttpClient client;
-    http::ClientRequest request;
-    request.method = method;
-    request.url = url() + path;
-    request.body = body;
-    if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
-    auto response = client.Send(request);
-    EXPECT_TRUE(response.has_value()) << path;
-    if (!response) return Json();
-    EXPECT_EQ(response->status, 200) << path << ": " << response->body;
-    return Json::parse(response->body);
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
+using test_support::Receiver;
 
 SpanRecord SessionSpan(const std::string& fingerprint, const char* starts_at, const char* ends_at) {
   AlertIdentity identity{fingerprint, *ParseRfc3339(starts_at)};
@@ -121,7 +48,7 @@ SpanRecord SessionSpan(const std::string& fingerprint, const char* starts_at, co
 class OtlpReceiverTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!std::filesystem::exists(kRepo + "/node_modules/@opentelemetry/otlp-transformer")) {
+    if (!test_support::ReceiverInstalled()) {
       GTEST_SKIP() << "node_modules missing: run `npm ci` at the repository root";
     }
     std::string problem = receiver_.Start();
