@@ -2,6 +2,7 @@
 // build handlers compile fast and can call them without a server.
 #pragma once
 
+#include <any>
 #include <functional>
 #include <map>
 #include <optional>
@@ -24,6 +25,8 @@ struct Request {
   std::string body;
   std::string remote_address;
   bool tls = false;
+  // Who is calling, set by the authentication middleware (auth::Caller); empty before it runs.
+  std::any principal;
 
   // Returns the first header named `name` (lower case), or "".
   std::string Header(std::string_view name) const;
@@ -72,5 +75,9 @@ Response ProblemFor(const Error& error);
 [[nodiscard]] Result<std::string> PercentDecode(std::string_view s);
 
 using Handler = std::function<Response(const Request&)>;
+
+// Wraps every routed handler: may answer itself (401) or call `next` after filling the request
+// (the caller's identity). Middlewares run in the order they were added.
+using Middleware = std::function<Response(Request& request, const std::function<Response(Request&)>& next)>;
 
 }  // namespace aitelemetry::http

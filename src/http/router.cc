@@ -28,6 +28,8 @@ void Router::Add(std::string method, std::string pattern, Handler handler) {
   routes_.push_back(std::move(r));
 }
 
+void Router::Use(Middleware middleware) { middlewares_.push_back(std::move(middleware)); }
+
 bool Router::Match(const Route& route, const std::vector<std::string_view>& path,
                    std::map<std::string, std::string>* params) {
   params->clear();
@@ -71,7 +73,11 @@ Response Router::Dispatch(Request& request) const {
     }
     request.params = std::move(params);
     try {
-      return route.handler(request);
+      std::function<Response(Request&)> call = [&route](Request& r) { return route.handler(r); };
+      for (auto it = middlewares_.rbegin(); it != middlewares_.rend(); ++it) {
+        call = [mw = &*it, next = std::move(call)](Request& r) { return (*mw)(r, next); };
+      }
+      return call(request);
     } catch (const std::exception& e) {
       spdlog::error("handler for {} {} threw: {}", request.method, request.path, e.what());
       return Problem(500, "internal error");

@@ -1,0 +1,200 @@
+#include "cli/app.h"
+
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <vector>
+
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/periodic.h"
+#include "core/time.h"
+#include "http/server.h"
+#include "metrics/metrics.h"
+#include "store/store.h"
+#include "trace/alert_service.h"
+#include "trace/otlp_exporter.h"
+#include "trace/outbox.h"
+
+#ifndef AITELEMETRY_VERSION
+#define AITELEMETRY_VERSION "0.0.0"
+#endif
+
+namespace aitelemetry::cli {
+namespace {
+
+std::string ReadTrimmed(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+bool ConstantTimeEquals(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// Shared state of a running process.
+struct Services {
+  const config::Config& config;
+  std::unique_ptr<store::Store> store;
+  metrics::Registry metrics;
+  std::unique_ptr<trace::AlertService> alerts;
+  std::unique_ptr<trace::OtlpExporter> exporter;
+  std::unique_ptr<trace::OutboxDrainer> drainer;
+  std::vector<std::unique_ptr<Periodic>> tasks;
+};
+
+void AddHealthRoutes(http::Router& router, Services& s) {
+  router.Add("GET", "/healthz", [](const http::Request&) {
+    return http::JsonResponse(200, R"({"status":"ok"})");
+  });
+  router.Add("GET", "/readyz", [&s](const http::Request&) {
+    auto st = s.store->Ping();
+    if (!st) return http::Problem(503, "store not ready: " + st.error().message);
+    return http::JsonResponse(200, R"({"status":"ready"})");
+  });
+  router.Add("GET", "/metrics", [&s](const http::Request&) {
+    http::Response r;
+    r.body = s.metrics.Render();
+    r.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    return r;
+  });
+}
+
+Status AddTraceWorker(http::Router& router, Services& s) {
+  const auto& c = s.config;
+  trace::AlertOptions options;
+  options.session_alerts = c.alerts.session_alerts;
+  options.default_hub = c.hubs.empty() ? "default" : c.hubs[0].name;
+  options.default_cluster = c.hubs.empty() ? options.default_hub : c.hubs[0].default_cluster;
+  options.resource.service_version = AITELEMETRY_VERSION;
+  if (auto st = trace::ValidateAlertOptions(options); !st) return st;
+  s.alerts = std::make_unique<trace::AlertService>(*s.store, options);
+  std::string token;
+  if (!c.alerts.bearer_token_file.empty()) token = ReadTrimmed(c.alerts.bearer_token_file);
+  auto& received = s.metrics.Counter("aitelemetry_alert_notifications_total",
+                                     "Alerts delivered by Alertmanager webhooks, by outcome.",
+                                     {"outcome"});
+  router.Add("POST", "/api/alerts", [&s, token, &received](const http::Request& req) {
+    if (!token.empty()) {
+      std::string auth = req.Header("authorization");
+      if (!auth.starts_with("Bearer ") || !ConstantTimeEquals(auth.substr(7), token)) {
+        http::Response r = http::Problem(401, "a valid bearer token is required");
+        r.Set("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+        return r;
+      }
+    }
+    auto result = s.alerts->Ingest(req.body, Now());
+    if (!result) {
+      received.Add({"rejected"}, 1);
+      spdlog::warn("alert webhook rejected: {}", result.error().message);
+      return http::ProblemFor(result.error());
+    }
+    received.Add({"accepted"}, static_cast<double>(result->alerts));
+    return http::JsonResponse(
+        200, fmt::format(R"({{"status":"ok","alerts":{},"sessionsOpened":{},"sessionsClosed":{}}})",
+                         result->alerts, result->sessions_opened, result->sessions_closed));
+  });
+  s.metrics.OnCollect([&s] {
+    auto m = trace::ReadTraceMetrics(*s.store, Now());
+    if (!m) return;
+    s.metrics.Gauge("aitelemetry_spans_exported_total", "Spans the collector accepted.").Set({}, m->spans_exported);
+    s.metrics.Gauge("aitelemetry_spans_failed_total", "Spans dead-lettered.").Set({}, m->spans_failed);
+    s.metrics.Gauge("aitelemetry_spans_pending", "Spans waiting in the outbox.").Set({}, m->spans_pending);
+    s.metrics.Gauge("aitelemetry_outbox_oldest_age_seconds", "Age of the oldest pending span.")
+        .Set({}, m->oldest_pending_age_seconds);
+    s.metrics.Gauge("aitelemetry_alerts_received_total", "Distinct alert occurrences stored.")
+        .Set({}, m->alerts_received);
+    s.metrics.Gauge("aitelemetry_sessions_open", "GPU sessions open now.").Set({}, m->sessions_open);
+  });
+  if (!c.otlp.endpoint.empty()) {
+    trace::OtlpOptions o;
+    o.endpoint = c.otlp.endpoint;
+    for (const auto& [k, v] : c.otlp.headers) o.headers.emplace_back(k, v);
+    o.tls = {c.otlp.tls.ca_file, c.otlp.tls.cert_file, c.otlp.tls.key_file};
+    o.timeout = c.otlp.timeout;
+    if (auto st = trace::ValidateOtlpOptions(o); !st) return st;
+    s.exporter = std::make_unique<trace::OtlpExporter>(o);
+    trace::OutboxOptions oo;
+    if (auto st = trace::ValidateOutboxOptions(oo); !st) return st;
+    s.drainer = std::make_unique<trace::OutboxDrainer>(*s.store, *s.exporter, oo);
+    s.tasks.push_back(std::make_unique<Periodic>("outbox", std::chrono::seconds(2), [&s] {
+      auto r = s.drainer->DrainOnce(Now());
+      if (!r) spdlog::warn("outbox: {}", r.error().message);
+    }));
+  } else {
+    spdlog::info("otlp.endpoint is not set: GPU sessions are recorded, spans stay in the outbox");
+  }
+  return Ok();
+}
+
+}  // namespace
+
+bool IsLoopback(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  std::string host = listen.substr(0, colon);
+  return host == "127.0.0.1" || host == "localhost" || host == "[::1]" || host == "::1" ||
+         host.starts_with("127.");
+}
+
+int RunRole(Role role, const config::Config& c) {
+  bool serves_site = role != Role::kWorker;
+  if (serves_site && c.auth.issuer.empty()) {
+    if (!IsLoopback(c.listen)) {
+      fmt::print(stderr,
+                 "aitelemetry: refusing to serve without authentication on {}: set auth.issuer, "
+                 "or listen on 127.0.0.1\n",
+                 c.listen);
+      return 2;
+    }
+    spdlog::warn("**************************************************************************");
+    spdlog::warn("OPEN LOCAL MODE: auth.issuer is not set, every caller sees everything.");
+    spdlog::warn("Bound to loopback ({}) only. Configure auth.issuer before exposing it.", c.listen);
+    spdlog::warn("**************************************************************************");
+  }
+  Services s{c};
+  auto store = store::Store::Open({c.db, std::max(4, c.threads * 2), true});
+  if (!store) {
+    fmt::print(stderr, "aitelemetry: store: {}\n", store.error().message);
+    return 1;
+  }
+  s.store = std::move(*store);
+  auto router = std::make_shared<http::Router>();
+  AddHealthRoutes(*router, s);
+  if (role != Role::kServe) {
+    if (auto st = AddTraceWorker(*router, s); !st) {
+      fmt::print(stderr, "aitelemetry: {}\n", st.error().message);
+      return 2;
+    }
+  }
+  http::ServerOptions so;
+  so.listen = c.listen;
+  so.threads = c.threads;
+  so.tls_cert_file = c.tls.cert_file;
+  so.tls_key_file = c.tls.key_file;
+  auto server = http::Server::Create(so, router);
+  if (!server) {
+    fmt::print(stderr, "aitelemetry: {}\n", server.error().message);
+    return server.error().code == ErrorCode::kInvalidArgument ? 2 : 1;
+  }
+  (*server)->OnShutdown([&s] {
+    for (auto& t : s.tasks) t->Stop();
+  });
+  const char* scheme = c.tls.cert_file.empty() ? "http" : "https";
+  auto colon = c.listen.rfind(':');
+  spdlog::info("aitelemetry {} listening on {}://{}:{}/", AITELEMETRY_VERSION, scheme,
+               c.listen.substr(0, colon), (*server)->port());
+  (*server)->Run(true);
+  for (auto& t : s.tasks) t->Stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace aitelemetry::cli
