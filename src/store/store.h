@@ -78,6 +78,11 @@ class Store {
       const model::Model& m, const std::string& key,
       const std::vector<std::pair<std::string, model::Value>>& patch, const Scope& scope);
 
+  // Deletes the rows of partitioned model `m` whose partition field is before `cutoff`: on
+  // PostgreSQL whole monthly partitions are dropped, the rest deleted; on SQLite rows are deleted.
+  // Returns the number of rows removed. kInvalidArgument when `m` is not partitioned.
+  [[nodiscard]] Result<int64_t> ApplyRetention(const model::Model& m, Timestamp cutoff);
+
   // Runs `fn` with a leased connection (for backend-specific statements such as advisory locks).
   [[nodiscard]] Status WithConnection(const std::function<Status(SqlConnection&)>& fn);
 

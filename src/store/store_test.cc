@@ -383,6 +383,35 @@ TEST_P(StoreTest, OneLeaderAtATimeAndTakeoverWhenItGoes) {
   }
 }
 
+TEST_P(StoreTest, UsageIsPartitionedByMonthAndRetentionRemovesOldRows) {
+  const auto& usage = *FindModel("usage");
+  std::vector<Record> rows;
+  // Hours spread over three months: 2026-09-30T23:00, 2026-10-15T00:00, 2026-11-01T00:00.
+  for (const char* hour :
+       {"2026-09-30T23:00:00Z", "2026-10-15T00:00:00Z", "2026-11-01T00:00:00Z"}) {
+    Record r(usage);
+    auto t = ParseRfc3339(hour);
+    r.Set("key", std::string("dev|proj|") + hour);
+    r.Set("hub", std::string("moc"));
+    r.Set("cluster", std::string("c1"));
+    r.Set("project", std::string("proj"));
+    r.Set("device_key", std::string("dev"));
+    r.Set("hour", ToUnixNanos(*t));
+    r.Set("allocated_seconds", 3600.0);
+    rows.push_back(r);
+  }
+  ASSERT_TRUE(store_->Upsert(usage, rows));
+  ASSERT_TRUE(store_->Upsert(usage, rows));  // idempotent: the same hours replace themselves
+  EXPECT_EQ(store_->Query(usage, {}, Scope::All())->found, 3);
+  auto removed = store_->ApplyRetention(usage, *ParseRfc3339("2026-10-20T00:00:00Z"));
+  ASSERT_TRUE(removed) << removed.error().ToString();
+  EXPECT_EQ(*removed, 2);
+  auto left = store_->Query(usage, {}, Scope::All());
+  ASSERT_EQ(left->found, 1);
+  EXPECT_EQ(left->rows[0].Key(), "dev|proj|2026-11-01T00:00:00Z");
+  EXPECT_FALSE(store_->ApplyRetention(*FindModel("gpu"), Now()));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 
