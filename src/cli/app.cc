@@ -14,6 +14,7 @@
 #include "core/time.h"
 #include "http/server.h"
 #include "metrics/metrics.h"
+#include "model/registry.h"
 #include "store/store.h"
 #include "trace/alert_service.h"
 #include "trace/otlp_exporter.h"
@@ -135,6 +136,21 @@ Status AddTraceWorker(http::Router& router, Services& s) {
   return Ok();
 }
 
+// Deletes usage history older than `retention` (daily; PostgreSQL drops whole month partitions).
+void AddRetention(Services& s) {
+  auto retention = std::chrono::duration_cast<Nanos>(s.config.retention);
+  s.tasks.push_back(std::make_unique<Periodic>("retention", std::chrono::hours(24), [&s, retention] {
+    const auto* usage = model::FindModel("usage");
+    auto removed = s.store->ApplyRetention(*usage, Now() - retention);
+    if (!removed) {
+      spdlog::warn("retention: {}", removed.error().message);
+    } else if (*removed > 0) {
+      spdlog::info("retention: removed {} usage rows older than {}", *removed,
+                   FormatDuration(retention));
+    }
+  }));
+}
+
 }  // namespace
 
 bool IsLoopback(const std::string& listen) {
@@ -173,6 +189,7 @@ int RunRole(Role role, const config::Config& c) {
       fmt::print(stderr, "aitelemetry: {}\n", st.error().message);
       return 2;
     }
+    AddRetention(s);
   }
   http::ServerOptions so;
   so.listen = c.listen;
