@@ -1,5 +1,6 @@
 // The store's conformance suite: every test runs on SQLite and on a real PostgreSQL.
 #include "store/store.h"
+#include "store/leader.h"
 
 #include <unistd.h>
 
@@ -358,6 +359,27 @@ TEST_P(StoreTest, RejectsUnknownAndUnflaggedFields) {
     ASSERT_FALSE(r) << c.needle;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
     EXPECT_NE(r.error().message.find(c.needle), std::string::npos) << r.error().message;
+  }
+}
+
+TEST_P(StoreTest, OneLeaderAtATimeAndTakeoverWhenItGoes) {
+  auto a = LeaderElection::Create(url_, "worker");
+  auto b = LeaderElection::Create(url_, "worker");
+  ASSERT_TRUE(a && b);
+  auto got_a = (*a)->Acquire();
+  ASSERT_TRUE(got_a);
+  EXPECT_TRUE(*got_a);
+  EXPECT_TRUE(*(*a)->Acquire());  // still held, not stacked
+  auto got_b = (*b)->Acquire();
+  ASSERT_TRUE(got_b);
+  if (GetParam() == "postgres") {
+    EXPECT_FALSE(*got_b);
+    a->reset();  // the holder dies: its connection closes and the lock goes with it
+    EXPECT_TRUE(*(*b)->Acquire());
+    auto other = LeaderElection::Create(url_, "another-job");
+    EXPECT_TRUE(*(*other)->Acquire());  // different jobs do not exclude each other
+  } else {
+    EXPECT_TRUE(*got_b);  // SQLite: one process by design, always leads
   }
 }
 
