@@ -262,7 +262,7 @@ async function checkLive(browser, project) {
     body: JSON.stringify({ display_name: name }),
   });
   check(res.ok, `PATCH project display_name accepted (${res.status})`);
-  const seen = await page.waitForFunction((n) => document.getElementById('project-name')?.textContent === n, name, { timeout: 15000 }).then(() => true, () => false);
+  const seen = await page.waitForFunction((n) => document.getElementById('title')?.textContent === `Project ${n}`, name, { timeout: 15000 }).then(() => true, () => false);
   check(seen, 'live: the new name appears without a reload');
   check(await page.evaluate(() => window.__notReloaded === true), 'live: the page was not reloaded');
   await context.close();

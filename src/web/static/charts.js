@@ -47,8 +47,8 @@ export function timeChart(times, series, options = {}) {
         { value: (u, v) => (v == null ? '—' : new Date(v * 1000).toISOString().slice(0, 16).replace('T', ' ') + ' UTC') },
         ...series.map((s, i) => ({
           label: s.unit ? `${s.label} (${s.unit})` : s.label,
-          stroke: colors[i % colors.length],
-          fill: s.bars || s.fill ? colors[i % colors.length] + (s.bars ? 'cc' : '22') : undefined,
+          stroke: colors[(s.color ?? i) % colors.length],
+          fill: s.bars || s.fill ? colors[(s.color ?? i) % colors.length] + (s.bars ? 'cc' : '22') : undefined,
           width: s.bars ? 0 : 2,
           paths: s.bars ? uPlot.paths.bars({ size: [0.7, 40], gap: 1 }) : undefined,
           points: { show: times.length < 3 },

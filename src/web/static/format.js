@@ -42,7 +42,7 @@ export function bytes(v) {
 
 export const watts = (v) => (isNum(v) ? `${nf(0).format(v)} W` : UNKNOWN);
 export const celsius = (v) => (isNum(v) ? `${nf(0).format(v)} °C` : UNKNOWN);
-export const gpuHours = (v) => (isNum(v) ? `${nf(v < 10 ? 2 : 1).format(v)} GPU·h` : UNKNOWN);
+export const gpuHours = (v) => (isNum(v) ? `${nf(v < 10 ? 2 : v < 100 ? 1 : 0).format(v)} GPU·h` : UNKNOWN);
 export const gpus = (v) => (isNum(v) ? `${nf(2).format(v)} GPU` : UNKNOWN);
 export const hz = (v) => (isNum(v) ? `${nf(0).format(v / 1e6)} MHz` : UNKNOWN);
 
@@ -128,7 +128,7 @@ export function byField(field, v) {
 
 // A column heading's unit suffix for a field: "Power (W)".
 export function unitLabel(field) {
-  const u = { ratio: '%', bytes: 'bytes', 's': 'duration' }[field.unit] ?? field.unit;
+  const u = { ratio: '%', bytes: '', 's': '' }[field.unit] ?? field.unit;
   return u ? ` (${u})` : field.type === 'date-time' ? ' (UTC)' : '';
 }
 

@@ -44,10 +44,10 @@ export async function mount(root) {
     fill(live.body, samples.length < 2
       ? el('div', { class: 'state empty' }, el('strong', {}, 'Collecting…'), el('span', {}, `A point is added each time the collector updates this GPU (every ${duration(ctx.intervalSeconds)}).`))
       : el('div', { class: 'charts-2' },
-        timeChart(times, [{ label: 'Activity', unit: '%', values: samples.map((s) => (s.a == null ? null : s.a * 100)), fmt: (v) => `${num(v, 1)} %` }], { height: 160, ariaLabel: 'Engine activity in percent since this page opened', yRange: [0, 100] }),
+        timeChart(times, [{ label: 'Activity', unit: '%', values: samples.map((s) => (s.a == null ? null : s.a * 100)), color: 1, fmt: (v) => `${num(v, 1)} %` }], { height: 160, ariaLabel: 'Engine activity in percent since this page opened', yRange: [0, 100] }),
         timeChart(times, [{ label: 'Memory used', unit: 'GiB', values: samples.map((s) => (s.m == null ? null : s.m / 2 ** 30)), fmt: (v) => `${num(v, 1)} GiB` }], { height: 160, ariaLabel: 'Memory used in GiB since this page opened' }),
-        timeChart(times, [{ label: 'Power', unit: 'W', values: samples.map((s) => s.p), fmt: (v) => `${num(v, 0)} W` }], { height: 160, ariaLabel: 'Power draw in watts since this page opened' }),
-        timeChart(times, [{ label: 'Temperature', unit: '°C', values: samples.map((s) => s.c), fmt: (v) => `${num(v, 0)} °C` }], { height: 160, ariaLabel: 'Temperature in degrees Celsius since this page opened' })));
+        timeChart(times, [{ label: 'Power', unit: 'W', values: samples.map((s) => s.p), color: 2, fmt: (v) => `${num(v, 0)} W` }], { height: 160, ariaLabel: 'Power draw in watts since this page opened' }),
+        timeChart(times, [{ label: 'Temperature', unit: '°C', values: samples.map((s) => s.c), color: 3, fmt: (v) => `${num(v, 0)} °C` }], { height: 160, ariaLabel: 'Temperature in degrees Celsius since this page opened' })));
   };
   const drawHistory = async () => {
     const to = new Date();
@@ -65,8 +65,8 @@ export async function mount(root) {
         tile('Active', `${num(active, 1)} GPU·h`, `last ${HISTORY_DAYS} days`, { detail: 'activity-weighted' }),
         tile('Energy', energy(totalEnergy), `last ${HISTORY_DAYS} days`)),
       el('div', { class: 'charts-2' },
-        timeChart(times, [{ label: 'Mean activity', unit: '%', values: rows.map((r) => (r.active_gpu_hours ?? 0) * 100), fmt: (v) => `${num(v, 1)} %` }], { height: 180, ariaLabel: `Mean engine activity per hour over the last ${HISTORY_DAYS} days, in percent`, emptyTitle: 'No usage history yet.', emptyHint: 'Hourly rollups appear after the collector has seen this GPU for an hour.' }),
-        timeChart(times, [{ label: 'Mean power', unit: 'W', values: rows.map((r) => (r.energy_joules ?? 0) / 3600), fmt: (v) => `${num(v, 0)} W` }], { height: 180, ariaLabel: `Mean power per hour over the last ${HISTORY_DAYS} days, in watts`, emptyTitle: 'No energy history yet.' })));
+        timeChart(times, [{ label: 'Mean activity', unit: '%', values: rows.map((r) => (r.active_gpu_hours ?? 0) * 100), color: 1, fill: true, fmt: (v) => `${num(v, 1)} %` }], { height: 180, ariaLabel: `Mean engine activity per hour over the last ${HISTORY_DAYS} days, in percent`, emptyTitle: 'No usage history yet.', emptyHint: 'Hourly rollups appear after the collector has seen this GPU for an hour.' }),
+        timeChart(times, [{ label: 'Mean power', unit: 'W', values: rows.map((r) => (r.energy_joules ?? 0) / 3600), color: 2, fill: true, fmt: (v) => `${num(v, 0)} W` }], { height: 180, ariaLabel: `Mean power per hour over the last ${HISTORY_DAYS} days, in watts`, emptyTitle: 'No energy history yet.' })));
   };
   const drawSlices = async () => {
     const [sl, allocs] = await Promise.all([

@@ -28,7 +28,7 @@ function gpuTile(gpu, slices) {
         swatch(s.activity_ratio, s.state, `Slice ${s.gpu_i_id} ${s.profile || ''}: activity ${pct(s.activity_ratio)}, ${s.state}${s.project ? `, held by ${s.project}/${s.pod || ''}` : ''}`))))
     : swatch(gpu.activity_ratio, gpu.state, title);
   const idle = gpu.state === 'allocated-idle' || slices.some((s) => s.state === 'allocated-idle');
-  return el('a', { class: `gpu-tile${idle ? ' flagged' : ''}`, href: hrefFor.gpu(gpu.key), 'data-key': gpu.key, 'aria-label': title },
+  return el('a', { class: `gpu-tile${idle ? ' flagged' : ''}`, href: hrefFor.gpu(gpu.key), 'data-key': gpu.key, title },
     face,
     el('span', { class: 'tile-text' },
       el('span', { class: 'tile-name' }, `GPU ${gpu.gpu_index ?? '?'}`, slices.length ? el('span', { class: 'mig' }, ` MIG×${slices.length}`) : null),

@@ -18,11 +18,11 @@ export async function mount(root) {
   const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
   const monthName = monthStart.toLocaleString('en', { month: 'long', year: 'numeric', timeZone: 'UTC' });
   const month = section(`GPU-hours, ${monthName}`, { subtitle: `UTC days from ${day(monthStart)} to now. Allocated = GPU-equivalent hours held; active = activity-weighted.`, wide: true });
-  const models = section('By GPU model', { subtitle: `${monthName}, UTC.` });
-  const holds = section('Holding now', { subtitle: 'GPUs and MIG slices this project holds, now. Idle holders are flagged.' });
+  const models = section('By GPU model', { subtitle: `${monthName}, UTC.`, wide: true });
+  const holds = section('Holding now', { subtitle: 'GPUs and MIG slices this project holds, now. Idle holders are flagged.', wide: true });
   const sessions = section('Sessions', { subtitle: `GPU sessions started since ${day(monthStart)} (UTC), newest 200.`, wide: true });
   fill(root,
-    el('p', { class: 'lede' }, p.description || '', p.owner ? el('span', { class: 'muted' }, `${p.description ? ' · ' : ''}Owner ${p.owner}`) : null, ' · ', el('span', { id: 'project-name' }, p.display_name || p.namespace)),
+    el('p', { class: 'lede' }, `Namespace ${p.namespace} on ${p.cluster}`, p.owner ? ` · owner ${p.owner}` : '', p.description ? ` · ${p.description}` : ''),
     el('div', { class: 'grid' }, month.section, holds.section, models.section, sessions.section));
 
   const drawMonth = async () => {
@@ -87,7 +87,6 @@ export async function mount(root) {
   await Promise.all([guard(month, drawMonth), guard(models, drawModels), guard(holds, drawHolds), guard(sessions, drawSessions)]);
   onChange(['project'], async () => {
     const q = await api(`project/${encodeURIComponent(ctx.key)}`);
-    document.getElementById('project-name').textContent = q.display_name || q.namespace;
     setTitle(`Project ${q.display_name || q.namespace}`, [
       { text: 'Fleet', href: '/' },
       { text: `cluster ${q.cluster}`, href: hrefFor.cluster(clusterKey(q.hub, q.cluster)) },

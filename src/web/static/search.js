@@ -70,7 +70,7 @@ export async function mount(root, _ctx, extra = {}) {
   const columns = (COLUMNS[modelName] || model.fields.slice(1, 9).map((f) => f.name)).filter((n) => fields.has(n));
 
   if (!extra.title) {
-    setTitle(`Search ${label(model.name.replace('-', ' '))}s`, [{ text: 'Search' }]);
+    setTitle(`Search: ${model.type}`, [{ text: 'Search' }]);
   }
   const modelNav = extra.hideModels ? null : el('nav', { class: 'model-tabs', 'aria-label': 'Models' },
     ctx.models.filter((m) => m.name !== 'usage').map((m) => el('a', { href: `/search/${m.name}`, 'aria-current': m.name === modelName ? 'page' : null }, m.type)));
@@ -176,7 +176,7 @@ export async function mount(root, _ctx, extra = {}) {
         };
       });
       fill(results.body,
-        el('p', { class: 'result-count', id: 'result-count', 'data-found': String(res.foundNum) }, `${int(res.foundNum)} ${model.type}${res.foundNum === 1 ? '' : 's'} match`, el('span', { class: 'muted' }, ' · now')),
+        el('p', { class: 'result-count', id: 'result-count', 'data-found': String(res.foundNum) }, `${int(res.foundNum)} ${res.foundNum === 1 ? 'record matches' : 'records match'}`, el('span', { class: 'muted' }, ' · now')),
         table(cols, res.list, { caption: `${model.type} results`, emptyTitle: 'Nothing matches.', emptyHint: state.fq.length || state.q ? 'Remove a filter or change the text search.' : 'No records yet, or your grants include none.' }),
         el('div', { class: 'table-foot' },
           el('span', { class: 'count' }, res.foundNum ? `Rows ${int(state.start + 1)}–${int(state.start + res.returnedNum)} of ${int(res.foundNum)}` : ''),

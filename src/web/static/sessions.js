@@ -13,14 +13,13 @@ export async function mount(root) {
     { label: 'Status', value: (s) => stateBadge(s.status) },
     { label: 'Project', value: (s) => (s.project ? link(hrefFor.project(projectKey(s.hub, s.cluster, s.project)), s.project) : '—') },
     { label: 'Pod', value: (s) => s.pod ?? '—' },
-    { label: 'Alert', value: (s) => s.alert_name ?? '—' },
     { label: 'Active', unit: 'GPU·h', num: true, value: (s) => num((s.active_gpu_seconds ?? NaN) / 3600, 2) },
     { label: 'Energy', num: true, value: (s) => energy(s.energy_joules) },
     { label: 'Peak memory', num: true, value: (s) => bytes(s.peak_memory_bytes) },
     { label: 'XID', num: true, value: (s) => int(s.xid_count) },
     { label: 'Trace', value: (s) => {
       const url = traceUrl(s.trace_id);
-      if (url) return el('a', { href: url, target: '_blank', rel: 'noopener', class: 'trace-link' }, 'Open trace ↗');
+      if (url) return el('a', { href: url, target: '_blank', rel: 'noopener', class: 'trace-link' }, 'Trace ↗');
       return s.trace_id ? el('code', { title: 'Set tracing_ui_url to link traces' }, s.trace_id.slice(0, 16)) : '—';
     } },
   ];
