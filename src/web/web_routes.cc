@@ -100,7 +100,10 @@ void AddWebRoutes(http::Router& router, const ShellOptions& options) {
   router.Add("GET", "/search/{model}", [options](const http::Request& req) {
     std::string name = Param(req, "model");
     const model::Model* m = model::FindModel(name);
-    if (m == nullptr || m->internal) return http::Problem(404, "no such model: " + name);
+    // Usage rollups are read through the /api/usage report (grouped, stepped), not searched.
+    if (m == nullptr || m->internal || m->name == "usage") {
+      return http::Problem(404, "no search page for: " + name);
+    }
     return PageResponse({"search", "Search " + m->type_name, "", name}, options);
   });
 }

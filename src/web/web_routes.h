@@ -11,7 +11,8 @@ namespace aitelemetry::web {
 //   GET /clusters/{key}        cluster heat map        GET /nodes/{key}     node heat map
 //   GET /gpus/{key}            one GPU                 GET /projects/{key}  one project
 //   GET /sessions              GPU sessions and traces
-//   GET /search, /search/{model}  search with facets (404 for an unknown or internal model)
+//   GET /search, /search/{model}  search with facets (404 for an unknown or internal model,
+//                                 and for usage, which /api/usage reports)
 //   GET /static/{path...}      embedded assets with ETag, If-None-Match (304) and Cache-Control
 // Pages answer text/html with a Content-Security-Policy that allows only this origin.
 void AddWebRoutes(http::Router& router, const ShellOptions& options);

@@ -54,6 +54,7 @@ TEST_F(WebRoutesTest, SearchRefusesUnknownAndInternalModels) {
   EXPECT_EQ(Get(router_, "/search/nope").status, 404);
   EXPECT_EQ(Get(router_, "/search/span-outbox").status, 404);
   EXPECT_EQ(Get(router_, "/search/alert-inbox").status, 404);
+  EXPECT_EQ(Get(router_, "/search/usage").status, 404);
   http::Response r = Get(router_, "/search");
   EXPECT_EQ(r.status, 302);
   EXPECT_EQ(r.Header("Location"), "/search/gpu");
