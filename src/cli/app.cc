@@ -19,6 +19,7 @@
 #include "trace/alert_service.h"
 #include "trace/otlp_exporter.h"
 #include "trace/outbox.h"
+#include "web/web_routes.h"
 
 #ifndef AITELEMETRY_VERSION
 #define AITELEMETRY_VERSION "0.0.0"
@@ -184,6 +185,7 @@ int RunRole(Role role, const config::Config& c) {
   s.store = std::move(*store);
   auto router = std::make_shared<http::Router>();
   AddHealthRoutes(*router, s);
+  if (serves_site) web::AddWebRoutes(*router, {c.tracing_ui_url, c.interval, AITELEMETRY_VERSION});
   if (role != Role::kServe) {
     if (auto st = AddTraceWorker(*router, s); !st) {
       fmt::print(stderr, "aitelemetry: {}\n", st.error().message);
