@@ -181,15 +181,36 @@ void AddServicePaths(Json& paths) {
   }
   usage_params.push_back(Param("format", "query", "Response format.",
                                {{"type", "string"}, {"enum", Json::array({"json", "csv"})}}));
-  Json usage = {
-      {"tags", {"usage"}},
-      {"operationId", "usageReport"},
-      {"summary", "GPU-hours, efficiency and coverage per group and time bucket"},
-      {"parameters", usage_params},
-      {"responses",
-       {{"200", Reply("The report.", {{"application/json", {{"schema", SchemaRef("UsageReport")}}},
+  // The report shares its path with the search of the usage model (the REST router sends a
+  // request with groupBy to the report), so both are described as one operation.
+  Json usage;
+  if (paths.contains("/api/usage")) {
+    usage = paths["/api/usage"]["get"];
+    usage_params[0]["required"] = false;
+    std::set<std::string> seen;
+    for (const auto& p : usage["parameters"]) seen.insert(p["name"].get<std::string>());
+    for (const auto& p : usage_params) {
+      if (!seen.contains(p["name"].get<std::string>())) usage["parameters"].push_back(p);
+    }
+    usage["operationId"] = "searchUsageOrReport";
+    usage["summary"] = "Search hourly usage rows, or with groupBy a usage report";
+    usage["description"] =
+        "Without groupBy: a search of the hourly usage rows (Solr-style parameters). With "
+        "groupBy: GPU-hours, efficiency and coverage per group and time bucket (from, to, step "
+        "and the hub/cluster/project/node/model filters).";
+    Json& ok = usage["responses"]["200"]["content"]["application/json"]["schema"];
+    ok = {{"oneOf", Json::array({ok, SchemaRef("UsageReport")})}};
+  } else {
+    usage = {{"tags", {"usage"}},
+             {"operationId", "usageReport"},
+             {"summary", "GPU-hours, efficiency and coverage per group and time bucket"},
+             {"parameters", usage_params},
+             {"responses",
+              {{"200",
+                Reply("The report.", {{"application/json", {{"schema", SchemaRef("UsageReport")}}},
                                       {"text/csv", {{"schema", {{"type", "string"}}}}}})}}}};
-  AddErrors(usage["responses"], {400, 401, 403, 500, 503});
+    AddErrors(usage["responses"], {400, 401, 403, 500, 503});
+  }
   paths["/api/usage"] = {{"get", usage}};
 
   Json events = {{"tags", {"events"}},
@@ -225,7 +246,6 @@ void AddServicePaths(Json& paths) {
                {"security", Json::array()},
                {"responses", {{"200", Reply("OK.", Content(media, std::move(schema)))}}}};
     if (with_503) op["responses"]["503"] = Ref("#/components/responses/P503");
-    op["responses"]["400"] = Ref("#/components/responses/P400");
     return Json{{"get", op}};
   };
   Json status_schema = {{"type", "object"}, {"properties", {{"status", {{"type", "string"}}}}}};
@@ -433,7 +453,6 @@ Json BuildOpenApi(const OpenApiOptions& options) {
     AddModelPaths(m, paths);
   }
   for (auto [name, what] : std::initializer_list<std::pair<const char*, const char*>>{
-           {"usage", "GPU-hour reports."},
            {"events", "Live updates."},
            {"alerts", "Alertmanager webhook receiver."},
            {"ngsi-ld", "The NGSI-LD view of the same entities."},

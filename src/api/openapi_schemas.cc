@@ -24,7 +24,7 @@ std::string WithUnit(const Field& f) {
 std::string OperationName(const Model& m) { return m.type_name; }
 
 Json FieldSchema(const Field& f) {
-  Json s;
+  Json s = Json::object();
   std::string type;
   switch (f.type) {
     case FieldType::kString:

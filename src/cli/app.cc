@@ -10,6 +10,8 @@
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include "api/docs.h"
+#include "api/ngsi_routes.h"
 #include "cli/periodic.h"
 #include "core/time.h"
 #include "http/server.h"
@@ -52,9 +54,8 @@ struct Services {
 };
 
 void AddHealthRoutes(http::Router& router, Services& s) {
-  router.Add("GET", "/healthz", [](const http::Request&) {
-    return http::JsonResponse(200, R"({"status":"ok"})");
-  });
+  router.Add("GET", "/healthz",
+             [](const http::Request&) { return http::JsonResponse(200, R"({"status":"ok"})"); });
   router.Add("GET", "/readyz", [&s](const http::Request&) {
     auto st = s.store->Ping();
     if (!st) return http::Problem(503, "store not ready: " + st.error().message);
@@ -79,9 +80,9 @@ Status AddTraceWorker(http::Router& router, Services& s) {
   s.alerts = std::make_unique<trace::AlertService>(*s.store, options);
   std::string token;
   if (!c.alerts.bearer_token_file.empty()) token = ReadTrimmed(c.alerts.bearer_token_file);
-  auto& received = s.metrics.Counter("aitelemetry_alert_notifications_total",
-                                     "Alerts delivered by Alertmanager webhooks, by outcome.",
-                                     {"outcome"});
+  auto& received =
+      s.metrics.Counter("aitelemetry_alert_notifications_total",
+                        "Alerts delivered by Alertmanager webhooks, by outcome.", {"outcome"});
   router.Add("POST", "/api/alerts", [&s, token, &received](const http::Request& req) {
     if (!token.empty()) {
       std::string auth = req.Header("authorization");
@@ -105,14 +106,18 @@ Status AddTraceWorker(http::Router& router, Services& s) {
   s.metrics.OnCollect([&s] {
     auto m = trace::ReadTraceMetrics(*s.store, Now());
     if (!m) return;
-    s.metrics.Gauge("aitelemetry_spans_exported_total", "Spans the collector accepted.").Set({}, m->spans_exported);
-    s.metrics.Gauge("aitelemetry_spans_failed_total", "Spans dead-lettered.").Set({}, m->spans_failed);
-    s.metrics.Gauge("aitelemetry_spans_pending", "Spans waiting in the outbox.").Set({}, m->spans_pending);
+    s.metrics.Gauge("aitelemetry_spans_exported_total", "Spans the collector accepted.")
+        .Set({}, m->spans_exported);
+    s.metrics.Gauge("aitelemetry_spans_failed_total", "Spans dead-lettered.")
+        .Set({}, m->spans_failed);
+    s.metrics.Gauge("aitelemetry_spans_pending", "Spans waiting in the outbox.")
+        .Set({}, m->spans_pending);
     s.metrics.Gauge("aitelemetry_outbox_oldest_age_seconds", "Age of the oldest pending span.")
         .Set({}, m->oldest_pending_age_seconds);
     s.metrics.Gauge("aitelemetry_alerts_received_total", "Distinct alert occurrences stored.")
         .Set({}, m->alerts_received);
-    s.metrics.Gauge("aitelemetry_sessions_open", "GPU sessions open now.").Set({}, m->sessions_open);
+    s.metrics.Gauge("aitelemetry_sessions_open", "GPU sessions open now.")
+        .Set({}, m->sessions_open);
   });
   if (!c.otlp.endpoint.empty()) {
     trace::OtlpOptions o;
@@ -156,7 +161,8 @@ int RunRole(Role role, const config::Config& c) {
     }
     spdlog::warn("**************************************************************************");
     spdlog::warn("OPEN LOCAL MODE: auth.issuer is not set, every caller sees everything.");
-    spdlog::warn("Bound to loopback ({}) only. Configure auth.issuer before exposing it.", c.listen);
+    spdlog::warn("Bound to loopback ({}) only. Configure auth.issuer before exposing it.",
+                 c.listen);
     spdlog::warn("**************************************************************************");
   }
   Services s{c};
@@ -168,6 +174,10 @@ int RunRole(Role role, const config::Config& c) {
   s.store = std::move(*store);
   auto router = std::make_shared<http::Router>();
   AddHealthRoutes(*router, s);
+  if (serves_site) {
+    api::AddDocRoutes(*router, {AITELEMETRY_VERSION, c.auth.issuer});
+    api::AddNgsiRoutes(*router, *s.store);
+  }
   if (role != Role::kServe) {
     if (auto st = AddTraceWorker(*router, s); !st) {
       fmt::print(stderr, "aitelemetry: {}\n", st.error().message);
