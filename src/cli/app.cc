@@ -54,8 +54,9 @@ struct Services {
 };
 
 void AddHealthRoutes(http::Router& router, Services& s) {
-  router.Add("GET", "/healthz",
-             [](const http::Request&) { return http::JsonResponse(200, R"({"status":"ok"})"); });
+  router.Add("GET", "/healthz", [](const http::Request&) {
+    return http::JsonResponse(200, R"({"status":"ok"})");
+  });
   router.Add("GET", "/readyz", [&s](const http::Request&) {
     auto st = s.store->Ping();
     if (!st) return http::Problem(503, "store not ready: " + st.error().message);
@@ -80,9 +81,9 @@ Status AddTraceWorker(http::Router& router, Services& s) {
   s.alerts = std::make_unique<trace::AlertService>(*s.store, options);
   std::string token;
   if (!c.alerts.bearer_token_file.empty()) token = ReadTrimmed(c.alerts.bearer_token_file);
-  auto& received =
-      s.metrics.Counter("aitelemetry_alert_notifications_total",
-                        "Alerts delivered by Alertmanager webhooks, by outcome.", {"outcome"});
+  auto& received = s.metrics.Counter("aitelemetry_alert_notifications_total",
+                                     "Alerts delivered by Alertmanager webhooks, by outcome.",
+                                     {"outcome"});
   router.Add("POST", "/api/alerts", [&s, token, &received](const http::Request& req) {
     if (!token.empty()) {
       std::string auth = req.Header("authorization");
@@ -106,18 +107,14 @@ Status AddTraceWorker(http::Router& router, Services& s) {
   s.metrics.OnCollect([&s] {
     auto m = trace::ReadTraceMetrics(*s.store, Now());
     if (!m) return;
-    s.metrics.Gauge("aitelemetry_spans_exported_total", "Spans the collector accepted.")
-        .Set({}, m->spans_exported);
-    s.metrics.Gauge("aitelemetry_spans_failed_total", "Spans dead-lettered.")
-        .Set({}, m->spans_failed);
-    s.metrics.Gauge("aitelemetry_spans_pending", "Spans waiting in the outbox.")
-        .Set({}, m->spans_pending);
+    s.metrics.Gauge("aitelemetry_spans_exported_total", "Spans the collector accepted.").Set({}, m->spans_exported);
+    s.metrics.Gauge("aitelemetry_spans_failed_total", "Spans dead-lettered.").Set({}, m->spans_failed);
+    s.metrics.Gauge("aitelemetry_spans_pending", "Spans waiting in the outbox.").Set({}, m->spans_pending);
     s.metrics.Gauge("aitelemetry_outbox_oldest_age_seconds", "Age of the oldest pending span.")
         .Set({}, m->oldest_pending_age_seconds);
     s.metrics.Gauge("aitelemetry_alerts_received_total", "Distinct alert occurrences stored.")
         .Set({}, m->alerts_received);
-    s.metrics.Gauge("aitelemetry_sessions_open", "GPU sessions open now.")
-        .Set({}, m->sessions_open);
+    s.metrics.Gauge("aitelemetry_sessions_open", "GPU sessions open now.").Set({}, m->sessions_open);
   });
   if (!c.otlp.endpoint.empty()) {
     trace::OtlpOptions o;
@@ -161,8 +158,7 @@ int RunRole(Role role, const config::Config& c) {
     }
     spdlog::warn("**************************************************************************");
     spdlog::warn("OPEN LOCAL MODE: auth.issuer is not set, every caller sees everything.");
-    spdlog::warn("Bound to loopback ({}) only. Configure auth.issuer before exposing it.",
-                 c.listen);
+    spdlog::warn("Bound to loopback ({}) only. Configure auth.issuer before exposing it.", c.listen);
     spdlog::warn("**************************************************************************");
   }
   Services s{c};
