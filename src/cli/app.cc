@@ -10,6 +10,8 @@
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include "api/docs.h"
+#include "api/ngsi_routes.h"
 #include "cli/periodic.h"
 #include "core/time.h"
 #include "http/server.h"
@@ -185,7 +187,11 @@ int RunRole(Role role, const config::Config& c) {
   s.store = std::move(*store);
   auto router = std::make_shared<http::Router>();
   AddHealthRoutes(*router, s);
-  if (serves_site) web::AddWebRoutes(*router, {c.tracing_ui_url, c.interval, AITELEMETRY_VERSION});
+  if (serves_site) {
+    web::AddWebRoutes(*router, {c.tracing_ui_url, c.interval, AITELEMETRY_VERSION});
+    api::AddDocRoutes(*router, {AITELEMETRY_VERSION, c.auth.issuer});
+    api::AddNgsiRoutes(*router, *s.store);
+  }
   if (role != Role::kServe) {
     if (auto st = AddTraceWorker(*router, s); !st) {
       fmt::print(stderr, "aitelemetry: {}\n", st.error().message);
