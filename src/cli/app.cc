@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include "api/rest.h"
 #include "cli/periodic.h"
 #include "core/time.h"
 #include "http/server.h"
@@ -168,11 +169,17 @@ int RunRole(Role role, const config::Config& c) {
   s.store = std::move(*store);
   auto router = std::make_shared<http::Router>();
   AddHealthRoutes(*router, s);
+  if (serves_site) api::AddRestRoutes(*router, {s.store.get()});
   if (role != Role::kServe) {
     if (auto st = AddTraceWorker(*router, s); !st) {
       fmt::print(stderr, "aitelemetry: {}\n", st.error().message);
       return 2;
     }
+    // The change feed keeps a day: enough for a live view to resume after a restart.
+    s.tasks.push_back(std::make_unique<Periodic>("change-feed", std::chrono::minutes(10), [&s] {
+      auto r = s.store->TrimChanges(Now() - std::chrono::hours(24));
+      if (!r) spdlog::warn("change feed trim: {}", r.error().message);
+    }));
   }
   http::ServerOptions so;
   so.listen = c.listen;
