@@ -12,6 +12,7 @@
 
 #include "api/docs.h"
 #include "api/ngsi_routes.h"
+#include "api/rest.h"
 #include "cli/periodic.h"
 #include "core/time.h"
 #include "http/server.h"
@@ -189,6 +190,7 @@ int RunRole(Role role, const config::Config& c) {
   AddHealthRoutes(*router, s);
   if (serves_site) {
     web::AddWebRoutes(*router, {c.tracing_ui_url, c.interval, AITELEMETRY_VERSION});
+    api::AddRestRoutes(*router, {s.store.get()});
     api::AddDocRoutes(*router, {AITELEMETRY_VERSION, c.auth.issuer});
     api::AddNgsiRoutes(*router, *s.store);
   }
@@ -198,6 +200,11 @@ int RunRole(Role role, const config::Config& c) {
       return 2;
     }
     AddRetention(s);
+    // The change feed keeps a day: enough for a live view to resume after a restart.
+    s.tasks.push_back(std::make_unique<Periodic>("change-feed", std::chrono::minutes(10), [&s] {
+      auto r = s.store->TrimChanges(Now() - std::chrono::hours(24));
+      if (!r) spdlog::warn("change feed trim: {}", r.error().message);
+    }));
   }
   http::ServerOptions so;
   so.listen = c.listen;

@@ -355,8 +355,13 @@ Result<int> Store::Migrate() {
         if (!ins) return Fail(ins.error());
         current = mig.version;
       }
-      // Fields added to the registry since a table was created become new nullable columns.
-      for (const auto& m : model::Models()) {
+      // Fields added to the registry since a table was created become new nullable columns;
+      // tables added since (the change feed's among them) are created.
+      std::vector<const Model*> tables;
+      for (const auto& m : model::Models()) tables.push_back(&m);
+      tables.push_back(&ChangeModel());
+      for (const Model* mp : tables) {
+        const Model& m = *mp;
         auto cols = conn.Columns(m.table);
         if (!cols) return Fail(cols.error());
         std::set<std::string> have(cols->begin(), cols->end());
@@ -535,7 +540,11 @@ Result<Record> Store::Patch(const Model& m, const std::string& key,
   if (!existing) return existing;
   auto n = Update(m, {Filter::Eq("key", key)}, patch);
   if (!n) return Fail(n.error());
-  return Get(m, key, scope);
+  auto updated = Get(m, key, scope);
+  if (!updated) return updated;
+  // Live views hear about admin edits; a failed append does not undo the edit.
+  (void)AppendChanges({ChangeOf(*updated, "update", Now())});
+  return updated;
 }
 
 Result<int64_t> Store::ApplyRetention(const Model& m, Timestamp cutoff) {
