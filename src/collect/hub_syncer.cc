@@ -46,6 +46,13 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
   Mapper mapper(hub, options_.default_cluster);
   if (auto st = source_->Collect(at, &mapper); !st) return fail(st.error());
   Snapshot snap = mapper.Finish();
+  if (snap.series == 0) {
+    // An empty answer is far likelier a wrong URL, tenant or lookback than a hub whose every GPU
+    // vanished at once; failing keeps the last state (stale) instead of marking it all gone.
+    return fail(
+        Error{ErrorCode::kUnavailable,
+              fmt::format("{} returned no series at {}", source_->Describe(), FormatRfc3339(at))});
+  }
   report.series = snap.series;
   report.gpus = snap.gpus.size();
   report.slices = snap.slices.size();

@@ -67,6 +67,8 @@ class HubSyncer {
   // hour(at) unless the hub's usage_through is already >= at (so a repeated sync counts once).
   // When the last counted sample is more than one interval before `at` and the source keeps
   // history, the missed hours (up to max_catch_up) are first rebuilt with Backfill.
+  // A collection without a single series counts as a failure (kUnavailable), so a wrong URL or
+  // tenant never marks a whole hub gone.
   // On failure the store records it (RecordSyncFailure), the hub's entities keep their values
   // and turn stale, and the error is returned naming the hub.
   [[nodiscard]] Result<SyncReport> SyncOnce(Timestamp at);
