@@ -14,6 +14,8 @@
 #include "api/ngsi_routes.h"
 #include "api/rest.h"
 #include "cli/periodic.h"
+#include "collect/hub_config.h"
+#include "collect/sync_metrics.h"
 #include "core/time.h"
 #include "http/server.h"
 #include "metrics/metrics.h"
@@ -53,13 +55,14 @@ struct Services {
   std::unique_ptr<trace::AlertService> alerts;
   std::unique_ptr<trace::OtlpExporter> exporter;
   std::unique_ptr<trace::OutboxDrainer> drainer;
-  std::vector<std::unique_ptr<Periodic>> tasks;
+  std::unique_ptr<collect::SyncMetrics> sync_metrics;
+  std::vector<std::unique_ptr<collect::HubSyncer>> syncers;
+  std::vector<std::unique_ptr<Periodic>> tasks;  // stopped before the members above go away
 };
 
 void AddHealthRoutes(http::Router& router, Services& s) {
-  router.Add("GET", "/healthz", [](const http::Request&) {
-    return http::JsonResponse(200, R"({"status":"ok"})");
-  });
+  router.Add("GET", "/healthz",
+             [](const http::Request&) { return http::JsonResponse(200, R"({"status":"ok"})"); });
   router.Add("GET", "/readyz", [&s](const http::Request&) {
     auto st = s.store->Ping();
     if (!st) return http::Problem(503, "store not ready: " + st.error().message);
@@ -84,9 +87,9 @@ Status AddTraceWorker(http::Router& router, Services& s) {
   s.alerts = std::make_unique<trace::AlertService>(*s.store, options);
   std::string token;
   if (!c.alerts.bearer_token_file.empty()) token = ReadTrimmed(c.alerts.bearer_token_file);
-  auto& received = s.metrics.Counter("aitelemetry_alert_notifications_total",
-                                     "Alerts delivered by Alertmanager webhooks, by outcome.",
-                                     {"outcome"});
+  auto& received =
+      s.metrics.Counter("aitelemetry_alert_notifications_total",
+                        "Alerts delivered by Alertmanager webhooks, by outcome.", {"outcome"});
   router.Add("POST", "/api/alerts", [&s, token, &received](const http::Request& req) {
     if (!token.empty()) {
       std::string auth = req.Header("authorization");
@@ -107,17 +110,23 @@ Status AddTraceWorker(http::Router& router, Services& s) {
         200, fmt::format(R"({{"status":"ok","alerts":{},"sessionsOpened":{},"sessionsClosed":{}}})",
                          result->alerts, result->sessions_opened, result->sessions_closed));
   });
+  // The *_total values are monotonic counts kept in the store: counters set from it (promtool
+  // rejects a gauge named *_total).
   s.metrics.OnCollect([&s] {
     auto m = trace::ReadTraceMetrics(*s.store, Now());
     if (!m) return;
-    s.metrics.Gauge("aitelemetry_spans_exported_total", "Spans the collector accepted.").Set({}, m->spans_exported);
-    s.metrics.Gauge("aitelemetry_spans_failed_total", "Spans dead-lettered.").Set({}, m->spans_failed);
-    s.metrics.Gauge("aitelemetry_spans_pending", "Spans waiting in the outbox.").Set({}, m->spans_pending);
+    s.metrics.Counter("aitelemetry_spans_exported_total", "Spans the collector accepted.")
+        .Set({}, m->spans_exported);
+    s.metrics.Counter("aitelemetry_spans_failed_total", "Spans dead-lettered.")
+        .Set({}, m->spans_failed);
+    s.metrics.Gauge("aitelemetry_spans_pending", "Spans waiting in the outbox.")
+        .Set({}, m->spans_pending);
     s.metrics.Gauge("aitelemetry_outbox_oldest_age_seconds", "Age of the oldest pending span.")
         .Set({}, m->oldest_pending_age_seconds);
-    s.metrics.Gauge("aitelemetry_alerts_received_total", "Distinct alert occurrences stored.")
+    s.metrics.Counter("aitelemetry_alerts_received_total", "Distinct alert occurrences stored.")
         .Set({}, m->alerts_received);
-    s.metrics.Gauge("aitelemetry_sessions_open", "GPU sessions open now.").Set({}, m->sessions_open);
+    s.metrics.Gauge("aitelemetry_sessions_open", "GPU sessions open now.")
+        .Set({}, m->sessions_open);
   });
   if (!c.otlp.endpoint.empty()) {
     trace::OtlpOptions o;
@@ -155,6 +164,49 @@ void AddRetention(Services& s) {
   }));
 }
 
+// One Periodic per hub, every `interval`; a failing hub only logs and counts its error.
+Status AddCollector(Services& s) {
+  const auto& c = s.config;
+  s.sync_metrics = std::make_unique<collect::SyncMetrics>(s.metrics);
+  auto& entities = s.metrics.Gauge("aitelemetry_entities", "Collected entities by model and state.",
+                                   {"model", "state"});
+  s.metrics.OnCollect([&s, &entities] {
+    entities.Clear();
+    for (const char* name : {"cluster", "node", "project", "gpu", "gpu-slice"}) {
+      store::QuerySpec spec;
+      spec.rows = 0;
+      spec.facets = {"state"};
+      auto r = s.store->Query(*model::FindModel(name), spec, store::Scope::All());
+      if (!r) continue;
+      for (const auto& f : r->facets["state"]) {
+        entities.Set({name, f.value.empty() ? "unknown" : f.value}, static_cast<double>(f.count));
+      }
+    }
+  });
+  for (const auto& hub : c.hubs) {
+    auto syncer = collect::MakeHubSyncer(hub, c.interval, *s.store, s.sync_metrics.get());
+    if (!syncer) return Fail(syncer.error());
+    s.syncers.push_back(std::move(*syncer));
+  }
+  for (auto& syncer : s.syncers) {
+    collect::HubSyncer* h = syncer.get();
+    const Nanos interval = c.interval;
+    s.tasks.push_back(std::make_unique<Periodic>(
+        "sync-" + h->options().hub, std::chrono::duration_cast<std::chrono::milliseconds>(interval),
+        [h, interval] {
+          auto r = h->SyncOnce(collect::HubSyncer::GridTime(Now(), interval));
+          if (!r) {
+            spdlog::warn("sync: {}", r.error().message);
+            return;
+          }
+          spdlog::info("sync: hub {}: {} series, {} GPUs, {} slices, {} gone in {:.2f} s",
+                       h->options().hub, r->series, r->gpus, r->slices, r->counts.gone, r->seconds);
+        }));
+  }
+  if (c.hubs.empty()) spdlog::info("no hubs configured: the collector is idle");
+  return Ok();
+}
+
 }  // namespace
 
 bool IsLoopback(const std::string& listen) {
@@ -176,7 +228,8 @@ int RunRole(Role role, const config::Config& c) {
     }
     spdlog::warn("**************************************************************************");
     spdlog::warn("OPEN LOCAL MODE: auth.issuer is not set, every caller sees everything.");
-    spdlog::warn("Bound to loopback ({}) only. Configure auth.issuer before exposing it.", c.listen);
+    spdlog::warn("Bound to loopback ({}) only. Configure auth.issuer before exposing it.",
+                 c.listen);
     spdlog::warn("**************************************************************************");
   }
   Services s{c};
@@ -205,6 +258,10 @@ int RunRole(Role role, const config::Config& c) {
       auto r = s.store->TrimChanges(Now() - std::chrono::hours(24));
       if (!r) spdlog::warn("change feed trim: {}", r.error().message);
     }));
+    if (auto st = AddCollector(s); !st) {
+      fmt::print(stderr, "aitelemetry: {}\n", st.error().message);
+      return 2;
+    }
   }
   http::ServerOptions so;
   so.listen = c.listen;

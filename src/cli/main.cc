@@ -2,15 +2,16 @@
 // configuration error.
 #include <cstdio>
 #include <optional>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/app.h"
 #include "cli/simulate.h"
+#include "cli/sync.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "store/store.h"
@@ -78,7 +79,8 @@ int main(int argc, char** argv) {
 
   CommonFlags all_flags, serve_flags, worker_flags, migrate_flags, check_flags, sync_flags;
 
-  auto* all = app.add_subcommand("all", "Run everything in one process (the default deployment, SQLite)");
+  auto* all =
+      app.add_subcommand("all", "Run everything in one process (the default deployment, SQLite)");
   all_flags.AddTo(all, true);
   auto* serve = app.add_subcommand("serve", "Serve the site and API (many replicas on PostgreSQL)");
   serve_flags.AddTo(serve, true);
@@ -90,29 +92,36 @@ int main(int argc, char** argv) {
   auto* simulate = app.add_subcommand(
       "simulate", "Serve dcgm-exporter and kube-state-metrics series of a synthetic fleet");
   simulate->add_option("--seed", sim.seed, "Random seed (the fleet is deterministic from it)");
-  simulate->add_option("--gpus", sim.gpus, "GPUs, rounded up to whole nodes")->check(CLI::PositiveNumber);
+  simulate->add_option("--gpus", sim.gpus, "GPUs, rounded up to whole nodes")
+      ->check(CLI::PositiveNumber);
   simulate->add_option("--mig-fraction", sim.mig_fraction, "Share of A100/H100 GPUs with MIG")
       ->check(CLI::Range(0.0, 1.0));
-  simulate->add_option("--hubs", sim.hubs, "Hubs, each served at /metrics?hub=NAME")->check(CLI::Range(1, 64));
+  simulate->add_option("--hubs", sim.hubs, "Hubs, each served at /metrics?hub=NAME")
+      ->check(CLI::Range(1, 64));
   simulate->add_option("--listen", sim.listen, "HOST:PORT to serve on");
   simulate->add_option("--truth", sim.truth_file, "Write the ground truth JSON to this file");
-  simulate->add_option("--history", sim.history, "Write this much past history (e.g. 7d) instead of serving");
+  simulate->add_option("--history", sim.history,
+                       "Write this much past history (e.g. 7d) instead of serving");
   simulate->add_option("--out", sim.out, "OpenMetrics file for --history");
   simulate->add_option("--step", sim.step, "Sample step of --history (default 60s)");
   simulate->add_option("--slot", sim.slot, "How often workloads may change (default 10m)");
   simulate->add_option("--end", sim.end, "End of the --history window (RFC 3339; default now)");
 
   bool once = false;
-  std::string backfill;
-  auto* sync = app.add_subcommand(
-      "sync", "Run one collection cycle (--once) or rebuild history (--backfill FROM..TO) [not yet available]");
+  aitelemetry::cli::SyncCommand sync_command;
+  auto* sync = app.add_subcommand("sync",
+                                  "Run one collection cycle for every hub (--once) or rebuild "
+                                  "usage history (--backfill FROM..TO)");
   sync_flags.AddTo(sync, false);
-  sync->add_flag("--once", once, "Run one cycle and exit");
-  sync->add_option("--backfill", backfill, "Rebuild the hours FROM..TO (RFC 3339) from range queries");
+  sync->add_flag("--once", once, "Run one cycle and exit (the default without --backfill)");
+  sync->add_option("--backfill", sync_command.backfill,
+                   "Rebuild the usage hours FROM..TO (RFC 3339) from range queries");
+  sync->add_option("--step", sync_command.step, "Sample step of --backfill (default: interval)");
 
   auto* migrate = app.add_subcommand("migrate", "Apply database migrations and exit");
   migrate_flags.AddTo(migrate, false);
-  auto* check = app.add_subcommand("check-config", "Validate the configuration and print it, secrets masked");
+  auto* check =
+      app.add_subcommand("check-config", "Validate the configuration and print it, secrets masked");
   check_flags.AddTo(check, true);
   auto* version = app.add_subcommand("version", "Print the version");
 
@@ -145,7 +154,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     auto v = (*store)->SchemaVersion();
-    fmt::print("database {} is at schema version {}\n", aitelemetry::store::RedactUrl(c->db), v ? *v : -1);
+    fmt::print("database {} is at schema version {}\n", aitelemetry::store::RedactUrl(c->db),
+               v ? *v : -1);
     return 0;
   }
   if (simulate->parsed()) {
@@ -153,12 +163,17 @@ int main(int argc, char** argv) {
     return aitelemetry::cli::RunSimulate(sim);
   }
   if (sync->parsed()) {
-    fmt::print(stderr, "sync: not yet available in this build\n");
-    return 2;
+    if (once && !sync_command.backfill.empty()) {
+      fmt::print(stderr, "sync: --once and --backfill exclude each other\n");
+      return 2;
+    }
+    auto c = sync_flags.Load();
+    if (!c) return 2;
+    return aitelemetry::cli::RunSync(*c, sync_command);
   }
-  for (auto [cmd, flags, role] : {std::tuple{all, &all_flags, Role::kAll},
-                                  std::tuple{serve, &serve_flags, Role::kServe},
-                                  std::tuple{worker, &worker_flags, Role::kWorker}}) {
+  for (auto [cmd, flags, role] :
+       {std::tuple{all, &all_flags, Role::kAll}, std::tuple{serve, &serve_flags, Role::kServe},
+        std::tuple{worker, &worker_flags, Role::kWorker}}) {
     if (!cmd->parsed()) continue;
     auto c = flags->Load();
     if (!c) return 2;

@@ -107,7 +107,9 @@ std::vector<Model> BuildRegistry() {
                 F("last_sync_at", FieldType::kTime, kSortable, "Start of the last sync attempt."),
                 F("last_sync_ok_at", FieldType::kTime, kSortable | kFilterable,
                   "Evaluation time of the last successful sync."),
-                F("last_error", FieldType::kString, kNone, "Error of the last failed sync.")};
+                F("last_error", FieldType::kString, kNone, "Error of the last failed sync."),
+                F("usage_through", FieldType::kTime, kSortable,
+                  "Evaluation time of the last sample counted into usage history.")};
     AddLifecycle(m.fields, "active, stale or gone");
     m.scope = {"name", "", "", "", "", true};
     models.push_back(std::move(m));

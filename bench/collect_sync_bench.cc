@@ -1,0 +1,217 @@
+// Collector sync at fleet scale: a simulated fleet (default 100,000 GPUs) rendered as the
+// Prometheus JSON answers the collector's family queries get, then
+//   1. a raw simdjson DOM parse of the same bytes (the floor),
+//   2. parse + map (PromJsonParser into SampleSets, Mapper into a Snapshot), and
+//   3. a full HubSyncer::SyncOnce into SQLite (parse + map + one store transaction),
+// with wall times and peak RSS. Usage: collect_sync_bench [GPUS] [DB_PATH]. Prints figures; never
+// fails on timing. See bench/RESULTS.md.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include "collect/exposition.h"
+#include "collect/hub_syncer.h"
+#include "collect/metric_catalog.h"
+#include "collect/prom_json.h"
+#include "sim/exposition.h"
+#include "sim/fleet.h"
+
+namespace aitelemetry::collect {
+namespace {
+
+double PeakRssMiB() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
+double CurrentRssMiB() {
+  std::ifstream in("/proc/self/statm");
+  long pages = 0, resident = 0;
+  in >> pages >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / 1048576.0;
+}
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  for (char c : s) {
+    if (c == '"' || c == '\\') out->push_back('\\');
+    if (c == '\n') {
+      out->append("\\n");
+      continue;
+    }
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+// The answer of each family query, as Prometheus would write it.
+std::vector<std::string> RenderAnswers(const SampleSet& set, double ts) {
+  int count = 0;
+  const FamilyQuery* families = FamilyQueries(&count);
+  std::vector<std::string> out(static_cast<size_t>(count));
+  for (auto& body : out) body = R"({"status":"success","data":{"resultType":"vector","result":[)";
+  std::vector<bool> first(out.size(), true);
+  std::string ts_text = fmt::format("{:.3f}", ts);
+  for (const Sample& s : set.samples()) {
+    Signal sig = ClassifyMetric(set.Metric(s)).signal;
+    int f = -1;
+    for (int i = 0; i < count && f < 0; ++i) {
+      Signal want = ClassifyMetric(families[i].stem).signal;
+      if (want == sig) f = i;
+      if (std::string_view(families[i].stem) == "DCGM_FI_DEV_REMAPPED_ROWS" &&
+          (sig == Signal::kRemappedRowsCorrectable || sig == Signal::kRemappedRowsUncorrectable ||
+           sig == Signal::kRowRemapFailure)) {
+        f = i;
+      }
+    }
+    if (f < 0) continue;
+    std::string& b = out[static_cast<size_t>(f)];
+    if (!first[static_cast<size_t>(f)]) b.push_back(',');
+    first[static_cast<size_t>(f)] = false;
+    b += R"({"metric":{"__name__":)";
+    AppendJsonString(set.Metric(s), &b);
+    for (const LabelPair& p : set.Labels(s)) {
+      b.push_back(',');
+      AppendJsonString(set.String(p.name), &b);
+      b.push_back(':');
+      AppendJsonString(set.String(p.value), &b);
+    }
+    b += R"(},"value":[)";
+    b += ts_text;
+    b += ",\"";
+    b += fmt::format("{}", s.value);
+    b += "\"]}";
+  }
+  for (auto& body : out) body += "]}}";
+  return out;
+}
+
+// Serves the prepared answers as PrometheusSnapshotSource would receive them.
+class PreparedSource : public SnapshotSource {
+ public:
+  explicit PreparedSource(const std::vector<std::string>* answers) : answers_(answers) {}
+  Status Collect(Timestamp, Mapper* mapper) override {
+    for (const std::string& a : *answers_) {
+      std::string body = a;  // the HTTP client hands over a fresh body per answer
+      auto set = parser_.ParseInPlace(&body);
+      if (!set) return Fail(set.error());
+      mapper->Add(*set);
+    }
+    return Ok();
+  }
+  Result<std::vector<SampleSet>> CollectRange(Timestamp, Timestamp, Nanos) override {
+    return Fail(ErrorCode::kFailedPrecondition, "none");
+  }
+  bool has_history() const override { return false; }
+  std::string Describe() const override { return "prepared"; }
+
+ private:
+  const std::vector<std::string>* answers_;
+  PromJsonParser parser_;
+};
+
+double Since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+int Main(int argc, char** argv) {
+  const int gpus = argc > 1 ? std::atoi(argv[1]) : 100000;
+  const std::string db = argc > 2 ? argv[2] : "/tmp/collect_sync_bench.db";
+  auto fleet = sim::BuildFleet({.seed = 1, .gpus = gpus, .mig_fraction = 0.2, .hubs = 1});
+  if (!fleet) return 1;
+  const Timestamp now = FromUnixMillis(1'790'006'400'000);
+  std::vector<std::string> answers;
+  size_t bytes = 0;
+  {
+    std::string text;
+    sim::AppendExposition(*fleet, 0, now, &text);
+    SampleSet set;
+    ExpositionOptions o;
+    o.default_timestamp_ms = ToUnixMillis(now);
+    if (auto st = ParseExposition(text, o, &set); !st) {
+      fmt::print(stderr, "{}\n", st.error().message);
+      return 1;
+    }
+    answers = RenderAnswers(set, ToUnixSeconds(now));
+    for (const auto& a : answers) bytes += a.size();
+    fmt::print("fleet: {} GPUs, {} MIG slices, {} series in {} answers, {:.0f} MB of JSON\n",
+               fleet->gpus.size(), fleet->slices.size(), set.size(), answers.size(), bytes / 1e6);
+  }
+
+  const double rss_base = CurrentRssMiB();
+
+  // 1. Raw simdjson parse of the same bytes.
+  {
+    simdjson::dom::parser parser;
+    auto t = std::chrono::steady_clock::now();
+    size_t results = 0;
+    for (const std::string& a : answers) {
+      simdjson::padded_string p(a);
+      simdjson::dom::element doc;
+      if (parser.parse(p).get(doc)) return 1;
+      simdjson::dom::array r;
+      if (doc["data"]["result"].get_array().get(r)) return 1;
+      results += r.size();
+    }
+    fmt::print("raw simdjson parse (incl. padding copy): {:.3f} s ({} series)\n", Since(t),
+               results);
+  }
+  // 2. Parse + map.
+  {
+    PreparedSource source(&answers);
+    Mapper mapper(fleet->hubs[0].name, fleet->hubs[0].name);
+    const double before = CurrentRssMiB();
+    auto t = std::chrono::steady_clock::now();
+    if (auto st = source.Collect(now, &mapper); !st) return 1;
+    Snapshot snap = mapper.Finish();
+    const double secs = Since(t);
+    const double after = CurrentRssMiB();
+    fmt::print("parse + map: {:.3f} s -> {} GPUs, {} slices, {} nodes, {} projects\n", secs,
+               snap.gpus.size(), snap.slices.size(), snap.nodes.size(), snap.projects.size());
+    fmt::print("snapshot resident growth: {:.1f} MiB = {:.0f} bytes per GPU\n", after - before,
+               (after - before) * 1048576.0 / static_cast<double>(snap.gpus.size()));
+  }
+  // 3. Full sync into SQLite, twice (first inserts, second updates).
+  std::filesystem::remove(db);
+  std::filesystem::remove(db + "-wal");
+  std::filesystem::remove(db + "-shm");
+  auto store = store::Store::Open({"sqlite:" + db, 2, true});
+  if (!store) {
+    fmt::print(stderr, "{}\n", store.error().message);
+    return 1;
+  }
+  HubSyncOptions ho;
+  ho.hub = fleet->hubs[0].name;
+  ho.interval = std::chrono::seconds(30);
+  HubSyncer syncer(ho, **store, std::make_unique<PreparedSource>(&answers));
+  for (int i = 0; i < 2; ++i) {
+    auto t = std::chrono::steady_clock::now();
+    auto r = syncer.SyncOnce(now + std::chrono::seconds(30 * i));
+    if (!r) {
+      fmt::print(stderr, "{}\n", r.error().message);
+      return 1;
+    }
+    fmt::print("full sync #{} (parse + map + store): {:.3f} s, {} entities\n", i + 1, Since(t),
+               r->counts.entities);
+  }
+  fmt::print(
+      "RSS: baseline with answers held {:.0f} MiB, peak {:.0f} MiB; peak above baseline "
+      "{:.0f} MiB = {:.0f} bytes per GPU\n",
+      rss_base, PeakRssMiB(), PeakRssMiB() - rss_base,
+      (PeakRssMiB() - rss_base) * 1048576.0 / static_cast<double>(fleet->gpus.size()));
+  return 0;
+}
+
+}  // namespace
+}  // namespace aitelemetry::collect
+
+int main(int argc, char** argv) { return aitelemetry::collect::Main(argc, argv); }

@@ -1,0 +1,54 @@
+// Applying a snapshot to the store: the entity rows of one hub at one evaluation time, what
+// vanished marked gone, allocations and health events opened and closed, and the hub's sync
+// bookkeeping. All inside the caller's transaction, so a failure leaves the store as it was.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "collect/snapshot.h"
+#include "core/result.h"
+#include "core/time.h"
+#include "store/store.h"
+
+namespace aitelemetry::collect {
+
+struct ApplyCounts {
+  int64_t entities = 0;  // rows upserted (clusters, nodes, projects, GPUs, slices)
+  int64_t gone = 0;      // rows newly marked gone
+  int64_t allocations_opened = 0;
+  int64_t allocations_closed = 0;
+  int64_t events_opened = 0;
+  int64_t events_closed = 0;
+};
+
+// Reads the hub row of `hub` inside `w`; nullopt when there is none yet.
+[[nodiscard]] Result<std::optional<model::Record>> ReadHub(store::Store::Writer& w,
+                                                           const std::string& hub);
+
+// Writes `snap` as the state of its hub at `at`:
+//  - upserts the hub (last_sync_at = last_sync_ok_at = at, last_error and stale_since cleared,
+//    usage_through as given) and every cluster, node, project, GPU and slice with
+//    last_seen_at = at, gone_at = stale_since = null and the state from its readings: a unit is
+//    `active` when its activity is above zero, `allocated-idle` when held with activity zero,
+//    `idle` when free with activity zero or unknown, and null (unknown) when held with unknown
+//    activity; a MIG parent takes the most active state of its slices; last_active_at is `at`
+//    when active, else the stored value;
+//  - marks the hub's entities with last_seen_at < at and gone_at null as gone (gone_at = at);
+//  - keeps an open allocation (same device, pod and container) open, opens new ones with
+//    started_at = at and closes those no longer seen (ended_at = at, state closed);
+//  - opens a health event for a non-zero XID code or remapped-row count, keeps it while the same
+//    code holds, and ends it (ended_at = at) when it clears.
+// Requires: `w` belongs to an open transaction.
+[[nodiscard]] Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap,
+                                                Timestamp at,
+                                                std::optional<Timestamp> usage_through);
+
+// Records a failed sync of `hub` started at `at`: the hub row gets last_sync_at = at and
+// last_error = `error` (created if missing), and every entity of the hub that is not gone and
+// not already stale gets stale_since = the hub's last_sync_ok_at. Values are left as they were.
+[[nodiscard]] Status RecordSyncFailure(store::Store& store, const std::string& hub, Timestamp at,
+                                       const std::string& error);
+
+}  // namespace aitelemetry::collect

@@ -1,0 +1,185 @@
+#include "collect/hub_syncer.h"
+
+#include <chrono>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace aitelemetry::collect {
+namespace {
+
+using store::Filter;
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+HubSyncer::HubSyncer(HubSyncOptions options, store::Store& store,
+                     std::unique_ptr<SnapshotSource> source, SyncMetrics* metrics)
+    : options_(std::move(options)), store_(store), source_(std::move(source)), metrics_(metrics) {
+  if (options_.default_cluster.empty()) options_.default_cluster = options_.hub;
+}
+
+Timestamp HubSyncer::GridTime(Timestamp now, Nanos interval) {
+  if (interval.count() <= 0) return now;
+  auto since = now.time_since_epoch();
+  return Timestamp(since - since % interval);
+}
+
+Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string& hub = options_.hub;
+  SyncReport report;
+  report.at = at;
+  auto fail = [&](const Error& e) -> Result<SyncReport> {
+    std::string message = fmt::format("hub {}: {}", hub, e.message);
+    if (metrics_) metrics_->errors.Add({hub}, 1);
+    if (auto st = RecordSyncFailure(store_, hub, at, message); !st) {
+      message += fmt::format(" (and recording the failure failed: {})", st.error().message);
+    }
+    if (metrics_) metrics_->duration.Observe({hub}, SecondsSince(start));
+    return Fail(e.code, message);
+  };
+
+  Mapper mapper(hub, options_.default_cluster);
+  if (auto st = source_->Collect(at, &mapper); !st) return fail(st.error());
+  Snapshot snap = mapper.Finish();
+  if (snap.series == 0) {
+    // An empty answer is far likelier a wrong URL, tenant or lookback than a hub whose every GPU
+    // vanished at once; failing keeps the last state (stale) instead of marking it all gone.
+    return fail(
+        Error{ErrorCode::kUnavailable,
+              fmt::format("{} returned no series at {}", source_->Describe(), FormatRfc3339(at))});
+  }
+  report.series = snap.series;
+  report.gpus = snap.gpus.size();
+  report.slices = snap.slices.size();
+  if (metrics_) metrics_->series.Add({hub}, static_cast<double>(snap.series));
+
+  // Catch up after downtime before counting this sample.
+  std::optional<Timestamp> counted;
+  {
+    auto row = store_.Get(*model::FindModel("hub"), model::HubKey(hub), store::Scope::All());
+    if (row) {
+      if (auto* v = std::get_if<int64_t>(&row->Get("usage_through"))) {
+        counted = Timestamp(Nanos(*v));
+      }
+    } else if (row.error().code != ErrorCode::kNotFound) {
+      return fail(row.error());
+    }
+  }
+  if (counted && at - *counted > options_.interval && source_->has_history()) {
+    Timestamp from = std::max(*counted + options_.interval, at - options_.max_catch_up);
+    auto caught = Backfill(from, at, options_.interval);
+    if (!caught) return fail(caught.error());
+    report.caught_up_hours = caught->hours;
+  }
+
+  const bool count_usage = !counted || at > *counted;
+  const Timestamp hour = FloorToHour(at);
+  auto st = store_.Transaction([&](store::Store::Writer& w) -> Status {
+    std::optional<Timestamp> through = counted;
+    if (count_usage) {
+      store::QuerySpec spec;
+      spec.filters = {Filter::Eq("hub", hub), Filter::Eq("hour", ToUnixNanos(hour))};
+      spec.rows = std::numeric_limits<int32_t>::max();
+      spec.count = false;
+      auto rows = w.Select(*model::FindModel("usage"), spec);
+      if (!rows) return Fail(rows.error());
+      UsageAccumulator usage;
+      usage.Load(*rows);
+      usage.Add(snap, at, options_.interval, &energy_);
+      if (auto s = w.Upsert(*model::FindModel("usage"), usage.Records()); !s) return s;
+      through = at;
+    }
+    auto counts = ApplySnapshot(w, snap, at, through);
+    if (!counts) return Fail(counts.error());
+    report.counts = *counts;
+    return Ok();
+  });
+  if (!st) return fail(st.error());
+  report.usage_counted = count_usage;
+  report.seconds = SecondsSince(start);
+  if (metrics_) {
+    metrics_->duration.Observe({hub}, report.seconds);
+    metrics_->last_success.Set({hub}, ToUnixSeconds(at));
+  }
+  return report;
+}
+
+Status HubSyncer::RebuildHour(Timestamp hour, Timestamp to, Nanos step, EnergyTracker* energy,
+                              BackfillReport* report) {
+  const Timestamp end = std::min(hour + std::chrono::hours(1), to);
+  UsageAccumulator usage;
+  if (end - hour >= step) {
+    const Timestamp last = hour + ((end - hour - Nanos(1)) / step) * step;
+    auto sets = source_->CollectRange(hour, last, step);
+    if (!sets) return Fail(sets.error());
+    const int64_t start_ms = ToUnixMillis(hour);
+    const int64_t step_ms = std::chrono::duration_cast<std::chrono::milliseconds>(step).count();
+    const size_t points = static_cast<size_t>((last - hour) / step) + 1;
+    // Sample indices of each set, bucketed by evaluation time.
+    std::vector<std::vector<std::vector<uint32_t>>> buckets(sets->size());
+    for (size_t f = 0; f < sets->size(); ++f) {
+      buckets[f].resize(points);
+      const auto& samples = (*sets)[f].samples();
+      report->series += samples.size();
+      for (uint32_t i = 0; i < samples.size(); ++i) {
+        int64_t offset = samples[i].timestamp_ms - start_ms;
+        if (offset < 0 || offset % step_ms != 0) continue;
+        auto p = static_cast<size_t>(offset / step_ms);
+        if (p < points) buckets[f][p].push_back(i);
+      }
+    }
+    Mapper mapper(options_.hub, options_.default_cluster);
+    for (size_t p = 0; p < points; ++p) {
+      for (size_t f = 0; f < sets->size(); ++f) mapper.AddSamples((*sets)[f], buckets[f][p]);
+      Snapshot snap = mapper.Finish();
+      usage.Add(snap, hour + step * static_cast<int64_t>(p), step, energy);
+    }
+  }
+  std::vector<model::Record> rows = usage.Records();
+  report->rows += rows.size();
+  const model::Model& m = *model::FindModel("usage");
+  return store_.Transaction([&](store::Store::Writer& w) -> Status {
+    auto gone =
+        w.Delete(m, {Filter::Eq("hub", options_.hub), Filter::Eq("hour", ToUnixNanos(hour))});
+    if (!gone) return Fail(gone.error());
+    return w.Upsert(m, rows);
+  });
+}
+
+Result<BackfillReport> HubSyncer::Backfill(
+    Timestamp from, Timestamp to, Nanos step,
+    const std::function<void(const BackfillProgress&)>& progress) {
+  if (from >= to) {
+    return Fail(ErrorCode::kInvalidArgument, fmt::format("backfill: empty window {} .. {}",
+                                                         FormatRfc3339(from), FormatRfc3339(to)));
+  }
+  if (step.count() <= 0 || std::chrono::hours(1) % step != Nanos(0) ||
+      step % std::chrono::milliseconds(1) != Nanos(0)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("backfill: step {} must be whole milliseconds dividing an hour",
+                            FormatDuration(step)));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  BackfillReport report;
+  EnergyTracker energy;
+  const Timestamp first = FloorToHour(from);
+  const int total =
+      static_cast<int>((to - first + std::chrono::hours(1) - Nanos(1)) / std::chrono::hours(1));
+  for (Timestamp hour = first; hour < to; hour += std::chrono::hours(1)) {
+    if (auto st = RebuildHour(hour, to, step, &energy, &report); !st) {
+      return Fail(st.error().code, fmt::format("hub {}: backfill of {}: {}", options_.hub,
+                                               FormatRfc3339(hour), st.error().message));
+    }
+    ++report.hours;
+    if (progress) progress({report.hours, total, SecondsSince(start), hour});
+  }
+  report.seconds = SecondsSince(start);
+  return report;
+}
+
+}  // namespace aitelemetry::collect

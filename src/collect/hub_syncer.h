@@ -1,0 +1,100 @@
+// HubSyncer: one hub's collection cycle (snapshot -> mapping -> one store transaction) and the
+// rebuilding of its usage history from range queries.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "collect/apply.h"
+#include "collect/snapshot_source.h"
+#include "collect/sync_metrics.h"
+#include "collect/usage.h"
+#include "core/result.h"
+#include "core/time.h"
+#include "store/store.h"
+
+namespace aitelemetry::collect {
+
+struct HubSyncOptions {
+  std::string hub;
+  std::string default_cluster;                // cluster of series without a `cluster` label
+  Nanos interval = std::chrono::seconds(30);  // the sync period, and each live sample's length
+  // After downtime, at most this much missed history is rebuilt by a sync (older gaps need
+  // `sync --backfill`).
+  Nanos max_catch_up = std::chrono::hours(24);
+};
+
+struct SyncReport {
+  Timestamp at;
+  size_t series = 0;
+  size_t gpus = 0;
+  size_t slices = 0;
+  ApplyCounts counts;
+  bool usage_counted = false;  // false when `at` was already counted (a repeated sync)
+  int caught_up_hours = 0;     // hours rebuilt after a gap
+  double seconds = 0;
+};
+
+struct BackfillProgress {
+  int hours_done = 0;
+  int hours_total = 0;
+  double elapsed_seconds = 0;
+  Timestamp hour;  // the hour just written
+};
+
+struct BackfillReport {
+  int hours = 0;
+  size_t rows = 0;
+  size_t series = 0;
+  double seconds = 0;
+};
+
+// Thread-compatible: one sync or backfill at a time per HubSyncer.
+class HubSyncer {
+ public:
+  // `store` and `metrics` (nullable) must outlive the syncer.
+  HubSyncer(HubSyncOptions options, store::Store& store, std::unique_ptr<SnapshotSource> source,
+            SyncMetrics* metrics = nullptr);
+
+  // Returns the evaluation time for a sync at wall time `now`: now rounded down to a multiple
+  // of the interval, so every sample sits on the grid backfills use.
+  static Timestamp GridTime(Timestamp now, Nanos interval);
+
+  // Runs one cycle at evaluation time `at`: collects, maps and applies the snapshot in one
+  // transaction (see ApplySnapshot) and adds the sample [at, at + interval) to the usage of
+  // hour(at) unless the hub's usage_through is already >= at (so a repeated sync counts once).
+  // When the last counted sample is more than one interval before `at` and the source keeps
+  // history, the missed hours (up to max_catch_up) are first rebuilt with Backfill.
+  // A collection without a single series counts as a failure (kUnavailable), so a wrong URL or
+  // tenant never marks a whole hub gone.
+  // On failure the store records it (RecordSyncFailure), the hub's entities keep their values
+  // and turn stale, and the error is returned naming the hub.
+  [[nodiscard]] Result<SyncReport> SyncOnce(Timestamp at);
+
+  // Rebuilds the usage rows of every hour overlapping [from, to) from range queries at `step`
+  // (samples at hour + k * step, < to), one hour per transaction, each replacing that hour's
+  // rows of this hub. Idempotent. `progress` (may be empty) is called after each hour.
+  // Errors: kInvalidArgument for an empty window or a step that does not divide an hour;
+  // the source's errors (kFailedPrecondition without history); store errors. Hours written
+  // before an error stay written.
+  [[nodiscard]] Result<BackfillReport> Backfill(
+      Timestamp from, Timestamp to, Nanos step,
+      const std::function<void(const BackfillProgress&)>& progress = {});
+
+  const HubSyncOptions& options() const { return options_; }
+  const SnapshotSource& source() const { return *source_; }
+
+ private:
+  Status RebuildHour(Timestamp hour, Timestamp to, Nanos step, EnergyTracker* energy,
+                     BackfillReport* report);
+
+  HubSyncOptions options_;
+  store::Store& store_;
+  std::unique_ptr<SnapshotSource> source_;
+  SyncMetrics* metrics_;
+  EnergyTracker energy_;  // live counter readings between syncs
+};
+
+}  // namespace aitelemetry::collect

@@ -1,0 +1,296 @@
+// HubSyncer against an embedded SQLite store, fed by the simulator's exposition in-process, and
+// by a local HTTP responder that misbehaves.
+#include "collect/hub_syncer.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "collect/exposition.h"
+#include "collect/fake_http_server.h"
+#include "sim/exposition.h"
+#include "sim/fleet.h"
+#include "sim/truth.h"
+#include "sim/workload.h"
+
+namespace aitelemetry::collect {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+using store::Filter;
+
+// Serves exposition text chosen per evaluation time; an empty optional fails the collection.
+class TextSource : public SnapshotSource {
+ public:
+  using Fn = std::function<Result<std::string>(Timestamp)>;
+  explicit TextSource(Fn fn) : fn_(std::move(fn)) {}
+  Status Collect(Timestamp at, Mapper* mapper) override {
+    auto text = fn_(at);
+    if (!text) return Fail(text.error());
+    SampleSet set;
+    ExpositionOptions o;
+    o.default_timestamp_ms = ToUnixMillis(at);
+    if (auto st = ParseExposition(*text, o, &set); !st) return st;
+    mapper->Add(set);
+    return Ok();
+  }
+  Result<std::vector<SampleSet>> CollectRange(Timestamp, Timestamp, Nanos) override {
+    return Fail(ErrorCode::kFailedPrecondition, "no history");
+  }
+  bool has_history() const override { return false; }
+  std::string Describe() const override { return "text"; }
+
+ private:
+  Fn fn_;
+};
+
+const Timestamp kT0 = FromUnixMillis(1'790'006'400'000);  // a whole hour
+
+class HubSyncerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = std::filesystem::path(::testing::TempDir()) /
+            ("syncer-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
+    std::filesystem::remove(path_);
+    auto s = store::Store::Open({"sqlite:" + path_.string(), 2, true});
+    ASSERT_TRUE(s) << s.error().message;
+    store_ = std::move(*s);
+    auto f = sim::BuildFleet({.seed = 11, .gpus = 32, .mig_fraction = 0.5, .hubs = 1});
+    ASSERT_TRUE(f);
+    fleet_ = std::move(*f);
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove(path_);
+    std::filesystem::remove(path_.string() + "-wal");
+    std::filesystem::remove(path_.string() + "-shm");
+  }
+
+  std::unique_ptr<HubSyncer> Syncer(TextSource::Fn fn, Nanos interval = minutes(10)) {
+    HubSyncOptions o;
+    o.hub = fleet_.hubs[0].name;
+    o.interval = interval;
+    return std::make_unique<HubSyncer>(o, *store_, std::make_unique<TextSource>(std::move(fn)),
+                                       &metrics_);
+  }
+  TextSource::Fn Sim() {
+    return [this](Timestamp at) -> Result<std::string> {
+      std::string out;
+      sim::AppendExposition(fleet_, 0, at, &out);
+      return out;
+    };
+  }
+  std::vector<model::Record> Rows(const char* model, std::vector<Filter> filters = {}) {
+    store::QuerySpec spec;
+    spec.filters = std::move(filters);
+    spec.rows = 1'000'000;
+    auto r = store_->Query(*model::FindModel(model), spec, store::Scope::All());
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? r->rows : std::vector<model::Record>{};
+  }
+  int64_t Holdings(Timestamp at) {
+    int64_t n = 0;
+    const int64_t slot = sim::SlotIndex(fleet_, at);
+    for (int u = 0; u < static_cast<int>(fleet_.units.size()); ++u) {
+      n += sim::HoldingAt(fleet_, u, slot).has_value();
+    }
+    return n;
+  }
+
+  std::filesystem::path path_;
+  std::unique_ptr<store::Store> store_;
+  sim::Fleet fleet_;
+  metrics::Registry registry_;
+  SyncMetrics metrics_{registry_};
+};
+
+TEST_F(HubSyncerTest, WritesEveryEntityOnceWithOpenAllocations) {
+  auto syncer = Syncer(Sim());
+  auto r = syncer->SyncOnce(kT0);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(Rows("gpu").size(), fleet_.gpus.size());
+  EXPECT_EQ(Rows("gpu-slice").size(), fleet_.slices.size());
+  EXPECT_EQ(Rows("node").size(), fleet_.nodes.size());
+  EXPECT_EQ(Rows("cluster").size(), fleet_.hubs[0].clusters.size());
+  EXPECT_EQ(static_cast<int64_t>(Rows("allocation").size()), Holdings(kT0));
+  for (const auto& g : Rows("gpu")) {
+    EXPECT_EQ(std::get<int64_t>(g.Get("last_seen_at")), ToUnixNanos(kT0));
+    EXPECT_FALSE(model::IsNull(g.Get("power_watts"))) << g.Key();
+    const std::string state = g.GetString("state");
+    EXPECT_TRUE(state == "idle" || state == "active" || state == "allocated-idle") << state;
+  }
+  auto hub = Rows("hub");
+  ASSERT_EQ(hub.size(), 1u);
+  EXPECT_EQ(std::get<int64_t>(hub[0].Get("last_sync_ok_at")), ToUnixNanos(kT0));
+  EXPECT_NE(registry_.Render().find("aitelemetry_series_parsed_total{hub=\"" + fleet_.hubs[0].name +
+                                    "\"}"),
+            std::string::npos);
+}
+
+TEST_F(HubSyncerTest, LiveUsageMatchesTruthAndRepeatsCountOnce) {
+  auto syncer = Syncer(Sim());
+  for (Timestamp t = kT0; t < kT0 + hours(2); t += minutes(10)) {
+    ASSERT_TRUE(syncer->SyncOnce(t));
+  }
+  auto again = syncer->SyncOnce(kT0 + hours(2) - minutes(10));  // a repeated evaluation time
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->usage_counted);
+  std::map<std::string, double> got;
+  for (const auto& r : Rows("usage")) {
+    if (model::IsNull(r.Get("project"))) continue;
+    got[model::ProjectKey(r.GetString("hub"), r.GetString("cluster"), r.GetString("project"))] +=
+        std::get<double>(r.Get("gpu_equivalent_seconds"));
+  }
+  auto truth = sim::GpuSecondsByProject(fleet_, kT0, kT0 + hours(2));
+  double total = 0;
+  for (size_t p = 0; p < truth.size(); ++p) {
+    total += truth[p];
+    EXPECT_NEAR(got[sim::ProjectKey(fleet_, static_cast<int>(p))], truth[p], 1e-6)
+        << sim::ProjectKey(fleet_, static_cast<int>(p));
+  }
+  EXPECT_GT(total, 0);
+}
+
+TEST_F(HubSyncerTest, ClosesEndedAllocationsAndMarksVanishedGone) {
+  // Node names repeat across clusters: drop the lines of one node of one cluster.
+  const std::string dropped = fleet_.nodes[0].name;
+  const std::string dropped_cluster = fleet_.clusters[fleet_.nodes[0].cluster].name;
+  bool drop = false;
+  auto syncer = Syncer([&](Timestamp at) -> Result<std::string> {
+    std::string all;
+    sim::AppendExposition(fleet_, 0, at, &all);
+    if (!drop) return all;
+    std::string kept;  // the node's exporter stopped serving
+    size_t pos = 0;
+    while (pos < all.size()) {
+      size_t end = all.find('\n', pos);
+      std::string_view line(all.data() + pos, end - pos);
+      if (line.find("\"" + dropped + "\"") == std::string_view::npos ||
+          line.find("cluster=\"" + dropped_cluster + "\"") == std::string_view::npos) {
+        kept.append(line);
+        kept.push_back('\n');
+      }
+      pos = end + 1;
+    }
+    return kept;
+  });
+  ASSERT_TRUE(syncer->SyncOnce(kT0));
+  const Timestamp t1 = kT0 + hours(3);
+  drop = true;
+  auto r = syncer->SyncOnce(t1);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_GE(r->counts.gone, 1 + static_cast<int64_t>(fleet_.nodes[0].gpus.size()));
+  auto gone_nodes = Rows("node", {Filter::Eq("state", std::string("gone"))});
+  ASSERT_EQ(gone_nodes.size(), 1u);
+  EXPECT_EQ(gone_nodes[0].GetString("name"), dropped);
+  EXPECT_EQ(gone_nodes[0].GetString("cluster"), dropped_cluster);
+  EXPECT_EQ(std::get<int64_t>(gone_nodes[0].Get("gone_at")), ToUnixNanos(t1));
+  for (const auto& g : Rows("gpu", {Filter::Eq("node", dropped)})) {
+    EXPECT_EQ(g.GetString("state") == "gone", g.GetString("cluster") == dropped_cluster);
+  }
+  // Every allocation still open is one the simulator has at t1 on a node still served.
+  auto open = Rows("allocation", {Filter::Eq("state", std::string("open"))});
+  for (const auto& a : open) {
+    EXPECT_EQ(std::get<int64_t>(a.Get("last_seen_at")), ToUnixNanos(t1));
+    EXPECT_FALSE(a.GetString("node") == dropped && a.GetString("cluster") == dropped_cluster);
+  }
+  for (const auto& a : Rows("allocation", {Filter::Eq("state", std::string("closed"))})) {
+    EXPECT_EQ(std::get<int64_t>(a.Get("ended_at")), ToUnixNanos(t1));
+  }
+  EXPECT_GT(r->counts.allocations_closed, 0);
+  // The node comes back: gone_at clears.
+  drop = false;
+  ASSERT_TRUE(syncer->SyncOnce(t1 + minutes(10)));
+  EXPECT_TRUE(Rows("node", {Filter::Eq("state", std::string("gone"))}).empty());
+}
+
+TEST_F(HubSyncerTest, FailureKeepsValuesAndMarksStale) {
+  bool fail = false;
+  auto sim = Sim();
+  auto syncer = Syncer([&](Timestamp at) -> Result<std::string> {
+    if (fail) return Fail(ErrorCode::kUnavailable, "HTTP 500 from peer");
+    return sim(at);
+  });
+  ASSERT_TRUE(syncer->SyncOnce(kT0));
+  auto before = Rows("gpu");
+  fail = true;
+  auto r = syncer->SyncOnce(kT0 + minutes(10));
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find(fleet_.hubs[0].name), std::string::npos);
+  auto hub = Rows("hub")[0];
+  EXPECT_NE(hub.GetString("last_error").find("HTTP 500"), std::string::npos);
+  EXPECT_EQ(std::get<int64_t>(hub.Get("last_sync_ok_at")), ToUnixNanos(kT0));
+  EXPECT_EQ(std::get<int64_t>(hub.Get("last_sync_at")), ToUnixNanos(kT0 + minutes(10)));
+  auto after = Rows("gpu");
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(std::get<int64_t>(after[i].Get("stale_since")), ToUnixNanos(kT0));
+    EXPECT_EQ(after[i].Get("power_watts"), before[i].Get("power_watts"));
+    EXPECT_TRUE(model::IsNull(after[i].Get("gone_at")));
+  }
+  EXPECT_NE(registry_.Render().find("aitelemetry_sync_errors_total{hub=\"" + fleet_.hubs[0].name +
+                                    "\"} 1"),
+            std::string::npos);
+  fail = false;
+  ASSERT_TRUE(syncer->SyncOnce(kT0 + minutes(20)));
+  for (const auto& g : Rows("gpu")) EXPECT_TRUE(model::IsNull(g.Get("stale_since")));
+  EXPECT_TRUE(model::IsNull(Rows("hub")[0].Get("last_error")));
+}
+
+// A Prometheus that answers 500, garbage, truncated JSON or too late: the sync fails naming the
+// hub, nothing is half-written, the hub row records the error.
+TEST_F(HubSyncerTest, MisbehavingPrometheusIsReportedAndLeavesStoreConsistent) {
+  struct Case {
+    const char* what;
+    std::function<std::string(testing::FakeHttpServer&)> answer;
+  };
+  const std::string truncated =
+      R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"DCGM_FI_DEV_FB_USED","UUID":"G","hostname":"n"},"value":[1,"1")";
+  const Case cases[] = {
+      {"500", [](auto&) { return testing::FakeHttpServer::Response(500, "boom"); }},
+      {"not JSON",
+       [](auto&) {
+         return testing::FakeHttpServer::Response(200, "<html>proxy</html>", "text/html");
+       }},
+      {"truncated", [&](auto&) { return testing::FakeHttpServer::Response(200, truncated); }},
+      {"cut connection",
+       [&](auto&) {
+         std::string full = testing::FakeHttpServer::Response(200, truncated + "]}}");
+         return full.substr(0, full.size() / 2);
+       }},
+      {"timeout",
+       [](testing::FakeHttpServer& s) {
+         s.Stall(std::chrono::milliseconds(1500));
+         return testing::FakeHttpServer::Response(200, "{}");
+       }},
+  };
+  for (const Case& c : cases) {
+    testing::FakeHttpServer* self = nullptr;
+    testing::FakeHttpServer server([&](const testing::FakeRequest&) { return c.answer(*self); });
+    self = &server;
+    PrometheusSourceOptions o;
+    o.url = server.url();
+    o.timeout = std::chrono::milliseconds(500);
+    o.retries = 0;
+    HubSyncOptions ho;
+    ho.hub = "bad";
+    HubSyncer syncer(ho, *store_, std::make_unique<PrometheusSnapshotSource>(o), &metrics_);
+    auto r = syncer.SyncOnce(kT0);
+    ASSERT_FALSE(r) << c.what;
+    EXPECT_NE(r.error().message.find("hub bad"), std::string::npos) << r.error().message;
+    EXPECT_TRUE(Rows("gpu", {Filter::Eq("hub", std::string("bad"))}).empty()) << c.what;
+    auto hub = Rows("hub", {Filter::Eq("name", std::string("bad"))});
+    ASSERT_EQ(hub.size(), 1u) << c.what;
+    EXPECT_FALSE(hub[0].GetString("last_error").empty()) << c.what;
+    EXPECT_TRUE(model::IsNull(hub[0].Get("last_sync_ok_at"))) << c.what;
+  }
+}
+
+}  // namespace
+}  // namespace aitelemetry::collect

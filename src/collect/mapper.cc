@@ -1,0 +1,307 @@
+#include "collect/mapper.h"
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <initializer_list>
+#include <optional>
+#include <utility>
+
+namespace aitelemetry::collect {
+namespace {
+
+// The labels the mapper reads. kNone (0) marks every other label name.
+enum LabelKey : uint8_t {
+  kNone,
+  kCluster,
+  kHostnameOld,  // Hostname
+  kHostname,     // hostname
+  kUuid,
+  kGpuIndex,
+  kModelName,
+  kPciBusId,
+  kGpuIId,
+  kGpuIProfile,
+  kDriver,     // DCGM_FI_DRIVER_VERSION
+  kDriverV49,  // DCGM_FI_SYSTEM_DRIVER_VERSION
+  kNamespace,
+  kExportedNamespace,
+  kPodNamespace,
+  kPod,
+  kExportedPod,
+  kPodName,
+  kContainer,
+  kExportedContainer,
+  kContainerName,
+  kErrCode,
+  kNode,
+  kExportedNode,
+  kGpuProduct,
+  kMigStrategy,
+  kGpuMemory,
+  kResource,
+  kLabelKeyCount,
+};
+
+constexpr std::array<std::pair<std::string_view, LabelKey>, kLabelKeyCount - 1> kLabelNames = {{
+    {"cluster", kCluster},
+    {"Hostname", kHostnameOld},
+    {"hostname", kHostname},
+    {"UUID", kUuid},
+    {"gpu", kGpuIndex},
+    {"modelName", kModelName},
+    {"pci_bus_id", kPciBusId},
+    {"GPU_I_ID", kGpuIId},
+    {"GPU_I_PROFILE", kGpuIProfile},
+    {"DCGM_FI_DRIVER_VERSION", kDriver},
+    {"DCGM_FI_SYSTEM_DRIVER_VERSION", kDriverV49},
+    {"namespace", kNamespace},
+    {"exported_namespace", kExportedNamespace},
+    {"pod_namespace", kPodNamespace},
+    {"pod", kPod},
+    {"exported_pod", kExportedPod},
+    {"pod_name", kPodName},
+    {"container", kContainer},
+    {"exported_container", kExportedContainer},
+    {"container_name", kContainerName},
+    {"err_code", kErrCode},
+    {"node", kNode},
+    {"exported_node", kExportedNode},
+    {"label_nvidia_com_gpu_product", kGpuProduct},
+    {"label_nvidia_com_mig_strategy", kMigStrategy},
+    {"label_nvidia_com_gpu_memory", kGpuMemory},
+    {"resource", kResource},
+}};
+
+std::string_view FirstOf(const std::array<std::string_view, kLabelKeyCount>& v,
+                         std::initializer_list<LabelKey> keys) {
+  for (LabelKey k : keys) {
+    if (!v[k].empty()) return v[k];
+  }
+  return {};
+}
+
+std::optional<double> ParseNumber(std::string_view s) {
+  double d = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+  if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(d)) return std::nullopt;
+  return d;
+}
+
+void AddHolder(std::vector<Holder>& holders, std::string_view ns, std::string_view pod,
+               std::string_view container) {
+  for (const Holder& h : holders) {
+    if (h.pod == pod && h.ns == ns && h.container == container) return;
+  }
+  holders.push_back(Holder{std::string(ns), std::string(pod), std::string(container)});
+}
+
+void SetReading(DeviceReadings& r, Signal s, double v) {
+  double& slot = r.values[static_cast<int>(s)];
+  if (std::isnan(slot)) slot = v;
+}
+
+}  // namespace
+
+Mapper::Mapper(std::string hub, std::string default_cluster)
+    : default_cluster_(std::move(default_cluster)) {
+  snap_.hub = std::move(hub);
+}
+
+uint32_t Mapper::ClusterIndex(std::string_view name) {
+  if (auto it = clusters_.find(name); it != clusters_.end()) return it->second;
+  auto index = static_cast<uint32_t>(snap_.clusters.size());
+  snap_.clusters.push_back(ClusterEntry{std::string(name)});
+  clusters_.emplace(std::string(name), index);
+  return index;
+}
+
+uint32_t Mapper::NodeIndex(uint32_t cluster, std::string_view host) {
+  std::string key = std::to_string(cluster);
+  key.push_back('/');
+  key.append(host);
+  if (auto it = nodes_.find(key); it != nodes_.end()) return it->second;
+  auto index = static_cast<uint32_t>(snap_.nodes.size());
+  NodeEntry node;
+  node.cluster = cluster;
+  node.name = std::string(host);
+  snap_.nodes.push_back(std::move(node));
+  nodes_.emplace(std::move(key), index);
+  return index;
+}
+
+void Mapper::AddProject(uint32_t cluster, std::string_view ns) {
+  std::string key = std::to_string(cluster);
+  key.push_back('/');
+  key.append(ns);
+  if (projects_.contains(key)) return;
+  projects_.emplace(std::move(key), static_cast<uint32_t>(snap_.projects.size()));
+  snap_.projects.push_back(ProjectEntry{cluster, std::string(ns)});
+}
+
+void Mapper::AddImpl(const SampleSet& set, const std::span<const uint32_t>* indices) {
+  // Resolve the label names and the metric names of this set once.
+  std::vector<uint8_t> key_of(set.string_count(), kNone);
+  for (const auto& [name, key] : kLabelNames) {
+    if (auto id = set.FindString(name)) key_of[*id] = key;
+  }
+  std::vector<MetricInfo> metric_of;  // by StringId, filled lazily
+  std::vector<uint8_t> metric_known(set.string_count(), 0);
+  metric_of.resize(set.string_count());
+  // GPU index by the UUID's StringId in this set; UINT32_MAX = not yet looked up.
+  std::vector<uint32_t> gpu_of(set.string_count(), UINT32_MAX);
+
+  std::array<std::string_view, kLabelKeyCount> v;
+  const auto& samples = set.samples();
+  const size_t n = indices ? indices->size() : samples.size();
+  for (size_t i = 0; i < n; ++i) {
+    const Sample& s = samples[indices ? (*indices)[i] : i];
+    ++snap_.series;
+    if (!metric_known[s.metric]) {
+      metric_of[s.metric] = ClassifyMetric(set.String(s.metric));
+      metric_known[s.metric] = 1;
+    }
+    const MetricInfo& info = metric_of[s.metric];
+    if (info.signal == Signal::kUnknown) continue;  // a series the collector does not read
+    v.fill({});
+    StringId uuid_id = kEmptyString;
+    for (const LabelPair& p : set.Labels(s)) {
+      uint8_t k = key_of[p.name];
+      if (k == kNone) continue;
+      v[k] = set.String(p.value);
+      if (k == kUuid) uuid_id = p.value;
+    }
+    std::string_view cluster_name = v[kCluster].empty() ? default_cluster_ : v[kCluster];
+
+    if (info.signal == Signal::kKubeNodeLabels) {
+      std::string_view node = FirstOf(v, {kNode, kExportedNode});
+      if (node.empty()) continue;
+      std::string key(cluster_name);
+      key.push_back('/');
+      key.append(node);
+      NodeFacts& f = node_facts_[key];
+      if (!v[kGpuProduct].empty()) f.gpu_product = std::string(v[kGpuProduct]);
+      if (!v[kMigStrategy].empty()) f.mig_strategy = std::string(v[kMigStrategy]);
+      if (auto mem = ParseNumber(v[kGpuMemory])) f.gpu_memory_mib = *mem;
+      continue;
+    }
+    if (info.signal == Signal::kKubeResourceRequests) {
+      if (!v[kResource].starts_with("nvidia_com_")) continue;
+      std::string_view ns = FirstOf(v, {kNamespace, kExportedNamespace});
+      if (ns.empty() || !std::isfinite(s.value) || s.value <= 0) continue;
+      AddProject(ClusterIndex(cluster_name), ns);
+      continue;
+    }
+
+    // A DCGM series.
+    if (uuid_id == kEmptyString) {
+      ++snap_.unmapped_series;
+      continue;
+    }
+    uint32_t g = gpu_of[uuid_id];
+    if (g == UINT32_MAX) {
+      auto it = gpus_.find(v[kUuid]);
+      if (it != gpus_.end()) {
+        g = it->second;
+      } else {
+        std::string_view host = FirstOf(v, {kHostname, kHostnameOld});
+        if (host.empty()) {
+          ++snap_.unmapped_series;
+          continue;
+        }
+        uint32_t cluster = ClusterIndex(cluster_name);
+        uint32_t node = NodeIndex(cluster, host);
+        g = static_cast<uint32_t>(snap_.gpus.size());
+        GpuEntry gpu;
+        gpu.node = node;
+        gpu.uuid = std::string(v[kUuid]);
+        snap_.gpus.push_back(std::move(gpu));
+        gpus_.emplace(std::string(v[kUuid]), g);
+        ++snap_.nodes[node].gpu_count;
+      }
+      gpu_of[uuid_id] = g;
+    }
+    GpuEntry& gpu = snap_.gpus[g];
+    if (gpu.index.empty() && !v[kGpuIndex].empty()) gpu.index = std::string(v[kGpuIndex]);
+    if (gpu.model_name.empty() && !v[kModelName].empty()) {
+      gpu.model_name = std::string(v[kModelName]);
+    }
+    if (gpu.pci_bus_id.empty() && !v[kPciBusId].empty()) {
+      gpu.pci_bus_id = std::string(v[kPciBusId]);
+    }
+    const bool v49 = !v[kDriverV49].empty();
+    if (gpu.driver_version.empty()) {
+      std::string_view d = v49 ? v[kDriverV49] : v[kDriver];
+      if (!d.empty()) gpu.driver_version = std::string(d);
+    }
+
+    // The unit: the GPU, or a MIG instance of it.
+    DeviceReadings* unit_readings = &gpu.readings;
+    std::vector<Holder>* holders = &gpu.holders;
+    if (!v[kGpuIId].empty()) {
+      uint32_t slice = UINT32_MAX;
+      for (uint32_t si : gpu.slices) {
+        if (snap_.slices[si].gpu_i_id == v[kGpuIId]) {
+          slice = si;
+          break;
+        }
+      }
+      if (slice == UINT32_MAX) {
+        slice = static_cast<uint32_t>(snap_.slices.size());
+        SliceEntry e;
+        e.gpu = g;
+        e.gpu_i_id = std::string(v[kGpuIId]);
+        e.profile = std::string(v[kGpuIProfile]);
+        e.compute_share = ComputeShareOfProfile(e.profile);
+        snap_.slices.push_back(std::move(e));
+        snap_.gpus[g].slices.push_back(slice);
+      }
+      SliceEntry& e = snap_.slices[slice];
+      if (e.profile.empty() && !v[kGpuIProfile].empty()) {
+        e.profile = std::string(v[kGpuIProfile]);
+        e.compute_share = ComputeShareOfProfile(e.profile);
+      }
+      if (!IsDeviceWide(info.signal)) unit_readings = &e.readings;
+      holders = &e.holders;
+    }
+    std::string_view ns = FirstOf(v, {kNamespace, kExportedNamespace, kPodNamespace});
+    std::string_view pod = FirstOf(v, {kPod, kExportedPod, kPodName});
+    if (!ns.empty() && !pod.empty()) {
+      std::string_view container = FirstOf(v, {kContainer, kExportedContainer, kContainerName});
+      AddHolder(*holders, ns, pod, container);
+      AddProject(snap_.nodes[gpu.node].cluster, ns);
+    }
+
+    double value = s.value;
+    if (info.signal == Signal::kXid && !v[kErrCode].empty()) {
+      if (auto code = ParseNumber(v[kErrCode])) value = *code;
+    }
+    if (!std::isfinite(value)) continue;
+    value *= v49 ? info.v49_scale : info.legacy_scale;
+    SetReading(*unit_readings, info.signal, value);
+  }
+}
+
+Snapshot Mapper::Finish() {
+  for (NodeEntry& node : snap_.nodes) {
+    std::string key = snap_.clusters[node.cluster].name;
+    key.push_back('/');
+    key.append(node.name);
+    if (auto it = node_facts_.find(key); it != node_facts_.end()) {
+      node.gpu_product = it->second.gpu_product;
+      node.mig_strategy = it->second.mig_strategy;
+      node.gpu_memory_mib = it->second.gpu_memory_mib;
+    }
+  }
+  Snapshot out = std::move(snap_);
+  snap_ = Snapshot{};
+  snap_.hub = out.hub;
+  clusters_.clear();
+  nodes_.clear();
+  gpus_.clear();
+  projects_.clear();
+  node_facts_.clear();
+  return out;
+}
+
+}  // namespace aitelemetry::collect

@@ -1,0 +1,84 @@
+// Usage history: per UTC hour and per GPU or MIG slice and project, how long it was held, how
+// busy, how much memory and energy, built from snapshots taken every `step`.
+//
+// Sampling convention (the simulator's ground truth uses the same): a snapshot taken at t stands
+// for [t, t + step). Allocated seconds of a sample are `step`; with time-slicing (k holders of one
+// unit) each holder gets step / k. A sample counts into the hour containing t, so with t on a grid
+// of `step` dividing an hour, every hour is made of whole samples and GPU-seconds are exact.
+//
+// Per sample and holder (share = 1 for a whole GPU, N/7 for an Ng MIG profile):
+//   allocated_seconds      += step / k
+//   gpu_equivalent_seconds += step * share / k
+//   active_seconds         += step * share * activity / k   (activity known)
+//   idle_seconds           += step * share / k              (activity known and zero)
+//   memory_byte_seconds    += memory_used_bytes * step / k  (memory known)
+//   energy_joules          += energy * share / k            (see EnergyTracker)
+// A unit without holders adds to the row whose project is null (unallocated time): its
+// allocated, GPU-equivalent and idle seconds stay 0; activity, memory and energy still count.
+// A sum no sample could contribute to stays null (unknown), never zero.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "collect/snapshot.h"
+#include "core/time.h"
+#include "model/record.h"
+
+namespace aitelemetry::collect {
+
+// Energy per GPU per sample: the increase of the energy counter over (t - step, t] when the
+// previous sample's counter is known (a counter lower than before was reset: the increase is the
+// new value, counted from zero), else power * step, else unknown (NaN).
+class EnergyTracker {
+ public:
+  // Returns the joules GPU `uuid` used over (t - step, t] and remembers `counter_joules` (NaN
+  // when absent) for the next call.
+  double Take(const std::string& uuid, Timestamp t, Nanos step, double counter_joules,
+              double power_watts);
+  void Clear() { last_.clear(); }
+
+ private:
+  std::unordered_map<std::string, std::pair<Timestamp, double>> last_;
+};
+
+class UsageAccumulator {
+ public:
+  // Adds the sample `snap` taken at `t` standing for [t, t + step). `energy` may be null (energy
+  // then comes from power alone).
+  void Add(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* energy);
+
+  // Adds rows read back from the store (model "usage"), so a live hour continues where it was.
+  void Load(const std::vector<model::Record>& rows);
+
+  // Returns one "usage" record per (device, project, hour) touched, in no particular order.
+  std::vector<model::Record> Records() const;
+  size_t size() const { return rows_.size(); }
+  void Clear() { rows_.clear(); }
+
+  // The natural key of a usage row: "{device_key}|{namespace}|{hour RFC 3339}" (namespace empty
+  // for unallocated time).
+  static std::string RowKey(std::string_view device_key, std::string_view ns, Timestamp hour);
+
+ private:
+  struct Row {
+    std::string hub, cluster, project, node, device_key, model_name;
+    bool has_project = false;
+    int64_t hour_ns = 0;
+    double allocated = 0, gpu_equivalent = 0, active = kUnknown, idle = 0, memory = kUnknown,
+           energy = kUnknown;
+    int64_t samples = 0;
+  };
+  void AddUnit(const Snapshot& snap, const GpuEntry& gpu, const std::string& device_key,
+               const DeviceReadings& readings, double share, const std::vector<Holder>& holders,
+               double energy_joules, Timestamp hour, double step_seconds);
+
+  std::unordered_map<std::string, Row> rows_;
+};
+
+}  // namespace aitelemetry::collect
