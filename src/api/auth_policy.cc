@@ -31,6 +31,7 @@ PathKind ClassifyPath(std::string_view method, std::string_view path, bool publi
     if (path == p) return PathKind::kPublic;
   }
   if (Under(path, "/static")) return PathKind::kPublic;
+  if (Under(path, "/assets")) return PathKind::kPublic;  // the /docs page's embedded assets
   if (public_openapi && IsOpenApiDocument(path)) return PathKind::kPublic;
   if (Under(path, "/api") || Under(path, "/ngsi-ld") || IsOpenApiDocument(path)) {
     return PathKind::kApi;

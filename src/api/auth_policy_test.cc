@@ -25,6 +25,7 @@ TEST(ClassifyPath, Table) {
       {"POST", "/logout", false, PathKind::kPublic},
       {"GET", "/static/app.css", false, PathKind::kPublic},
       {"GET", "/staticx", false, PathKind::kPage},
+      {"GET", "/assets/docs/swagger-ui.css", false, PathKind::kPublic},
       {"GET", "/openapi.json", true, PathKind::kPublic},
       {"GET", "/openapi.json", false, PathKind::kApi},
       {"GET", "/api/openapi.json", true, PathKind::kPublic},

@@ -45,7 +45,8 @@ class WebAuth {
           auth::SessionStore* sessions, auth::Clock clock);
 
   // Adds the middleware to `router` and the routes GET /login, GET /callback, GET+POST /logout
-  // and GET /api/me. Requires: `this` outlives the router.
+  // and GET /api/me. Requires: `this` outlives the router; called before routes whose patterns
+  // would also match /api/me (such as /api/{model}), since the router matches in order.
   void Install(http::Router& router);
 
   // The middleware (exposed for tests): see the class comment and auth_policy.h for the rules.

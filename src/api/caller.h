@@ -17,10 +17,10 @@ struct Caller {
   std::string name;            // preferred_username, or the client id for programs
   bool admin = false;          // sees everything, may PATCH anything
   bool manager = false;
-  store::Scope scope;          // what this caller may read
+  store::Scope scope;  // what this caller may read
   // Resource names (HUB-..., HUB-...-CLUSTER-..., ...-PROJECT-...) the caller may PATCH.
   std::set<std::string> patch_resources;
-  std::string csrf_token;      // for browser sessions: the token writes must echo
+  std::string csrf_token;  // for browser sessions: the token writes must echo
   bool browser_session = false;
 };
 

@@ -11,14 +11,19 @@
 #include <spdlog/spdlog.h>
 
 #include "api/auth_web.h"
+#include "api/docs.h"
+#include "api/ngsi_routes.h"
+#include "api/rest.h"
 #include "cli/periodic.h"
 #include "core/time.h"
 #include "http/server.h"
 #include "metrics/metrics.h"
+#include "model/registry.h"
 #include "store/store.h"
 #include "trace/alert_service.h"
 #include "trace/otlp_exporter.h"
 #include "trace/outbox.h"
+#include "web/web_routes.h"
 
 #ifndef AITELEMETRY_VERSION
 #define AITELEMETRY_VERSION "0.0.0"
@@ -136,6 +141,21 @@ Status AddTraceWorker(http::Router& router, Services& s) {
   return Ok();
 }
 
+// Deletes usage history older than `retention` (daily; PostgreSQL drops whole month partitions).
+void AddRetention(Services& s) {
+  auto retention = std::chrono::duration_cast<Nanos>(s.config.retention);
+  s.tasks.push_back(std::make_unique<Periodic>("retention", std::chrono::hours(24), [&s, retention] {
+    const auto* usage = model::FindModel("usage");
+    auto removed = s.store->ApplyRetention(*usage, Now() - retention);
+    if (!removed) {
+      spdlog::warn("retention: {}", removed.error().message);
+    } else if (*removed > 0) {
+      spdlog::info("retention: removed {} usage rows older than {}", *removed,
+                   FormatDuration(retention));
+    }
+  }));
+}
+
 }  // namespace
 
 bool IsLoopback(const std::string& listen) {
@@ -185,12 +205,22 @@ int RunRole(Role role, const config::Config& c) {
         if (!n) spdlog::warn("web-sessions: {}", n.error().message);
       }));
     }
+    web::AddWebRoutes(*router, {c.tracing_ui_url, c.interval, AITELEMETRY_VERSION});
+    api::AddRestRoutes(*router, {s.store.get()});
+    api::AddDocRoutes(*router, {AITELEMETRY_VERSION, c.auth.issuer});
+    api::AddNgsiRoutes(*router, *s.store);
   }
   if (role != Role::kServe) {
     if (auto st = AddTraceWorker(*router, s); !st) {
       fmt::print(stderr, "aitelemetry: {}\n", st.error().message);
       return 2;
     }
+    AddRetention(s);
+    // The change feed keeps a day: enough for a live view to resume after a restart.
+    s.tasks.push_back(std::make_unique<Periodic>("change-feed", std::chrono::minutes(10), [&s] {
+      auto r = s.store->TrimChanges(Now() - std::chrono::hours(24));
+      if (!r) spdlog::warn("change feed trim: {}", r.error().message);
+    }));
   }
   http::ServerOptions so;
   so.listen = c.listen;

@@ -271,6 +271,7 @@ std::vector<Model> BuildRegistry() {
         F("samples", FieldType::kInt, kNum, "Samples that made this row.")};
     m.scope = {"hub", "cluster", "project", "", "", false};
     m.time_field = "hour";
+    m.partition_field = "hour";
     models.push_back(std::move(m));
   }
   {

@@ -65,6 +65,9 @@ struct Model {
   bool entity = true;      // has gone/seen lifecycle fields and a current state
   bool internal = false;   // bookkeeping table (inbox, outbox): stored, never served
   std::string time_field;  // the field that orders its history (temporal API), if any
+  // A kTime field whose month partitions the table on PostgreSQL (and by which retention deletes);
+  // empty: not partitioned. Requires: the key determines it (rows never move between months).
+  std::string partition_field;
 
   // Returns the index of the field named `name`, or -1.
   int FieldIndex(std::string_view name) const;

@@ -27,15 +27,25 @@ std::string ColumnType(FieldType type, Dialect dialect) {
 
 std::vector<std::string> CreateTableSql(const Model& m, Dialect dialect) {
   std::vector<std::string> out;
+  // PostgreSQL range-partitions a partitioned model by month; its primary key must then include the
+  // partition column (the key already determines it, so uniqueness is unchanged).
+  bool partitioned = dialect == Dialect::kPostgres && !m.partition_field.empty();
   std::string sql = fmt::format("CREATE TABLE IF NOT EXISTS {} (", m.table);
   for (size_t i = 0; i < m.fields.size(); ++i) {
     const Field& f = m.fields[i];
     if (i > 0) sql += ", ";
     sql += fmt::format("{} {}", f.name, ColumnType(f.type, dialect));
-    if (i == 0) sql += " PRIMARY KEY";
-    if (i > 0 && f.Has(model::kRequired)) sql += " NOT NULL";
+    if (i == 0 && !partitioned) sql += " PRIMARY KEY";
+    if (i > 0 && (f.Has(model::kRequired) || (partitioned && f.name == m.partition_field))) {
+      sql += " NOT NULL";
+    }
   }
-  sql += ")";
+  if (partitioned) {
+    sql += fmt::format(", PRIMARY KEY (key, {})) PARTITION BY RANGE ({})", m.partition_field,
+                       m.partition_field);
+  } else {
+    sql += ")";
+  }
   out.push_back(std::move(sql));
   auto index = [&](const std::string& cols, const std::string& suffix) {
     out.push_back(fmt::format("CREATE INDEX IF NOT EXISTS {}_{}_idx ON {} ({})", m.table, suffix,
@@ -53,6 +63,13 @@ std::vector<std::string> CreateTableSql(const Model& m, Dialect dialect) {
     }
   }
   return out;
+}
+
+std::string ConflictTarget(const Model& m, Dialect dialect) {
+  if (dialect == Dialect::kPostgres && !m.partition_field.empty()) {
+    return "key, " + m.partition_field;
+  }
+  return "key";
 }
 
 std::string AddColumnSql(const Model& m, const Field& field, Dialect dialect) {

@@ -22,6 +22,9 @@ std::string ColumnType(model::FieldType type, Dialect dialect);
 // CREATE TABLE / CREATE INDEX statements for `m` (IF NOT EXISTS).
 std::vector<std::string> CreateTableSql(const model::Model& m, Dialect dialect);
 
+// The ON CONFLICT target of an upsert into `m` ("key", or "key, hour" for a partitioned table).
+std::string ConflictTarget(const model::Model& m, Dialect dialect);
+
 // ALTER TABLE statement adding `field` to `m`'s table.
 std::string AddColumnSql(const model::Model& m, const model::Field& field, Dialect dialect);
 

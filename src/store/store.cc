@@ -1,6 +1,8 @@
 #include "store/store.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -34,8 +36,46 @@ std::string AllColumns(const Model& m) {
   return s;
 }
 
+// The UTC month containing `ns`: its start and the next month's start, in ns.
+std::pair<int64_t, int64_t> MonthOf(int64_t ns) {
+  using namespace std::chrono;
+  auto days = floor<std::chrono::days>(sys_time<nanoseconds>(nanoseconds(ns)));
+  year_month_day ymd{days};
+  auto first = sys_days{ymd.year() / ymd.month() / 1};
+  auto next = sys_days{(ymd.year() / ymd.month() + months{1}) / 1};
+  return {duration_cast<nanoseconds>(first.time_since_epoch()).count(),
+          duration_cast<nanoseconds>(next.time_since_epoch()).count()};
+}
+
+std::string PartitionName(const Model& m, int64_t month_start_ns) {
+  using namespace std::chrono;
+  year_month_day ymd{floor<std::chrono::days>(sys_time<nanoseconds>(nanoseconds(month_start_ns)))};
+  return fmt::format("{}_y{:04}m{:02}", m.table, static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()));
+}
+
+// Creates the monthly partitions that `records` fall in (PostgreSQL, partitioned models only).
+Status EnsurePartitions(SqlConnection& conn, const Model& m, std::span<const Record> records) {
+  if (conn.dialect() != Dialect::kPostgres || m.partition_field.empty()) return Ok();
+  int idx = m.FieldIndex(m.partition_field);
+  std::set<int64_t> months;
+  for (const auto& r : records) {
+    if (auto* ns = std::get_if<int64_t>(&r.values[idx])) months.insert(MonthOf(*ns).first);
+  }
+  for (int64_t start : months) {
+    auto [from, to] = MonthOf(start);
+    auto rc =
+        conn.Exec(fmt::format("CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM "
+                              "({}) TO ({})",
+                              PartitionName(m, from), m.table, from, to));
+    if (!rc) return Fail(rc.error());
+  }
+  return Ok();
+}
+
 Status UpsertOn(SqlConnection& conn, const Model& m, std::span<const Record> records) {
   if (records.empty()) return Ok();
+  if (auto st = EnsurePartitions(conn, m, records); !st) return st;
   // Columns written: all but the editable ones (Patch owns those).
   std::vector<int> cols;
   for (size_t i = 0; i < m.fields.size(); ++i) {
@@ -68,7 +108,8 @@ Status UpsertOn(SqlConnection& conn, const Model& m, std::span<const Record> rec
     }
   }
   head += ") VALUES ";
-  std::string tail = " ON CONFLICT (key) DO UPDATE SET " + update;
+  std::string tail =
+      fmt::format(" ON CONFLICT ({}) DO UPDATE SET {}", ConflictTarget(m, conn.dialect()), update);
   std::string row = "(";
   for (size_t c = 0; c < cols.size(); ++c) row += c ? ",?" : "?";
   row += ")";
@@ -314,8 +355,13 @@ Result<int> Store::Migrate() {
         if (!ins) return Fail(ins.error());
         current = mig.version;
       }
-      // Fields added to the registry since a table was created become new nullable columns.
-      for (const auto& m : model::Models()) {
+      // Fields added to the registry since a table was created become new nullable columns;
+      // tables added since (the change feed's among them) are created.
+      std::vector<const Model*> tables;
+      for (const auto& m : model::Models()) tables.push_back(&m);
+      tables.push_back(&ChangeModel());
+      for (const Model* mp : tables) {
+        const Model& m = *mp;
         auto cols = conn.Columns(m.table);
         if (!cols) return Fail(cols.error());
         std::set<std::string> have(cols->begin(), cols->end());
@@ -494,7 +540,54 @@ Result<Record> Store::Patch(const Model& m, const std::string& key,
   if (!existing) return existing;
   auto n = Update(m, {Filter::Eq("key", key)}, patch);
   if (!n) return Fail(n.error());
-  return Get(m, key, scope);
+  auto updated = Get(m, key, scope);
+  if (!updated) return updated;
+  // Live views hear about admin edits; a failed append does not undo the edit.
+  (void)AppendChanges({ChangeOf(*updated, "update", Now())});
+  return updated;
+}
+
+Result<int64_t> Store::ApplyRetention(const Model& m, Timestamp cutoff) {
+  if (m.partition_field.empty()) {
+    return Fail(ErrorCode::kInvalidArgument, fmt::format("{}: not a partitioned model", m.name));
+  }
+  int64_t cutoff_ns = ToUnixNanos(cutoff);
+  int64_t removed = 0;
+  auto st = WithConnection([&](SqlConnection& conn) -> Status {
+    if (conn.dialect() == Dialect::kPostgres) {
+      // Whole months before the cutoff go by dropping their partitions (cheap, no bloat).
+      std::vector<std::string> partitions;
+      FieldType types[] = {FieldType::kString};
+      Value p[] = {m.table};
+      auto q = conn.Query(
+          "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class "
+          "parent ON parent.oid = i.inhparent WHERE parent.relname = ?",
+          p, types,
+          [&](std::vector<Value>& row) { partitions.push_back(std::get<std::string>(row[0])); });
+      if (!q) return q;
+      for (const auto& name : partitions) {
+        // Names are {table}_yYYYYmMM: the month ends before the cutoff when the next month's
+        // start is at or before it.
+        int y = 0, mo = 0;
+        if (std::sscanf(name.c_str() + m.table.size(), "_y%4dm%2d", &y, &mo) != 2) continue;
+        using namespace std::chrono;
+        auto next = sys_days{(year{y} / month{static_cast<unsigned>(mo)} + months{1}) / 1};
+        if (duration_cast<nanoseconds>(next.time_since_epoch()).count() > cutoff_ns) continue;
+        FieldType count_type[] = {FieldType::kInt};
+        auto c = conn.Query(fmt::format("SELECT COUNT(*) FROM {}", name), {}, count_type,
+                            [&](std::vector<Value>& row) { removed += std::get<int64_t>(row[0]); });
+        if (!c) return c;
+        auto d = conn.Exec(fmt::format("DROP TABLE {}", name));
+        if (!d) return Fail(d.error());
+      }
+    }
+    auto d = DeleteOn(conn, m, {Filter::Less(m.partition_field, cutoff_ns)});
+    if (!d) return Fail(d.error());
+    removed += *d;
+    return Ok();
+  });
+  if (!st) return Fail(st.error());
+  return removed;
 }
 
 Status Store::Writer::Upsert(const Model& m, std::span<const Record> records) {

@@ -14,6 +14,8 @@
 #include "core/result.h"
 #include "core/time.h"
 #include "model/record.h"
+#include "store/aggregate.h"
+#include "store/change_feed.h"
 #include "store/query.h"
 #include "store/sql.h"
 
@@ -78,6 +80,35 @@ class Store {
       const model::Model& m, const std::string& key,
       const std::vector<std::pair<std::string, model::Value>>& patch, const Scope& scope);
 
+  // Deletes the rows of partitioned model `m` whose partition field is before `cutoff`: on
+  // PostgreSQL whole monthly partitions are dropped, the rest deleted; on SQLite rows are deleted.
+  // Returns the number of rows removed. kInvalidArgument when `m` is not partitioned.
+  [[nodiscard]] Result<int64_t> ApplyRetention(const model::Model& m, Timestamp cutoff);
+
+  // Sums stat fields of `m` grouped by fields and an optional time bucket, over the rows `scope`
+  // may see. Rows come ordered by group then bucket. Errors: kInvalidArgument from
+  // ValidateAggregate, or when more than spec.max_groups groups result.
+  [[nodiscard]] Result<std::vector<AggregateRow>> Aggregate(const model::Model& m,
+                                                            const AggregateSpec& spec,
+                                                            const Scope& scope);
+
+  // Appends `changes` to the change feed in one transaction, assigning each its seq (the input's
+  // seq is ignored). Seqs grow in commit order, also across PostgreSQL writers.
+  [[nodiscard]] Status AppendChanges(std::vector<Change> changes);
+
+  // Returns up to `limit` changes with seq > `after_seq` that `scope` may see, oldest first; only
+  // changes of `models` when it is non-empty.
+  [[nodiscard]] Result<std::vector<Change>> ChangesSince(int64_t after_seq,
+                                                         const std::vector<std::string>& models,
+                                                         const Scope& scope, int64_t limit);
+
+  // Returns the highest seq appended so far (0 when none): where a new live view starts.
+  [[nodiscard]] Result<int64_t> LastChangeSeq();
+
+  // Deletes changes applied before `before`, always keeping the newest one so that seqs never
+  // restart. Returns the rows deleted.
+  [[nodiscard]] Result<int64_t> TrimChanges(Timestamp before);
+
   // Runs `fn` with a leased connection (for backend-specific statements such as advisory locks).
   [[nodiscard]] Status WithConnection(const std::function<Status(SqlConnection&)>& fn);
 
@@ -106,6 +137,9 @@ class Store::Writer {
   [[nodiscard]] Result<int64_t> Delete(const model::Model& m, const std::vector<Filter>& where);
   [[nodiscard]] Result<std::vector<model::Record>> Select(const model::Model& m,
                                                           const QuerySpec& spec);
+  // As Store::AppendChanges, inside this transaction (a sync logs its changes atomically with
+  // the rows it wrote).
+  [[nodiscard]] Status AppendChanges(std::vector<Change> changes);
   SqlConnection& connection() { return conn_; }
 
  private:

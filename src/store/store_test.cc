@@ -1,5 +1,6 @@
 // The store's conformance suite: every test runs on SQLite and on a real PostgreSQL.
 #include "store/store.h"
+#include "store/leader.h"
 
 #include <unistd.h>
 
@@ -359,6 +360,56 @@ TEST_P(StoreTest, RejectsUnknownAndUnflaggedFields) {
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
     EXPECT_NE(r.error().message.find(c.needle), std::string::npos) << r.error().message;
   }
+}
+
+TEST_P(StoreTest, OneLeaderAtATimeAndTakeoverWhenItGoes) {
+  auto a = LeaderElection::Create(url_, "worker");
+  auto b = LeaderElection::Create(url_, "worker");
+  ASSERT_TRUE(a && b);
+  auto got_a = (*a)->Acquire();
+  ASSERT_TRUE(got_a);
+  EXPECT_TRUE(*got_a);
+  EXPECT_TRUE(*(*a)->Acquire());  // still held, not stacked
+  auto got_b = (*b)->Acquire();
+  ASSERT_TRUE(got_b);
+  if (GetParam() == "postgres") {
+    EXPECT_FALSE(*got_b);
+    a->reset();  // the holder dies: its connection closes and the lock goes with it
+    EXPECT_TRUE(*(*b)->Acquire());
+    auto other = LeaderElection::Create(url_, "another-job");
+    EXPECT_TRUE(*(*other)->Acquire());  // different jobs do not exclude each other
+  } else {
+    EXPECT_TRUE(*got_b);  // SQLite: one process by design, always leads
+  }
+}
+
+TEST_P(StoreTest, UsageIsPartitionedByMonthAndRetentionRemovesOldRows) {
+  const auto& usage = *FindModel("usage");
+  std::vector<Record> rows;
+  // Hours spread over three months: 2026-09-30T23:00, 2026-10-15T00:00, 2026-11-01T00:00.
+  for (const char* hour :
+       {"2026-09-30T23:00:00Z", "2026-10-15T00:00:00Z", "2026-11-01T00:00:00Z"}) {
+    Record r(usage);
+    auto t = ParseRfc3339(hour);
+    r.Set("key", std::string("dev|proj|") + hour);
+    r.Set("hub", std::string("moc"));
+    r.Set("cluster", std::string("c1"));
+    r.Set("project", std::string("proj"));
+    r.Set("device_key", std::string("dev"));
+    r.Set("hour", ToUnixNanos(*t));
+    r.Set("allocated_seconds", 3600.0);
+    rows.push_back(r);
+  }
+  ASSERT_TRUE(store_->Upsert(usage, rows));
+  ASSERT_TRUE(store_->Upsert(usage, rows));  // idempotent: the same hours replace themselves
+  EXPECT_EQ(store_->Query(usage, {}, Scope::All())->found, 3);
+  auto removed = store_->ApplyRetention(usage, *ParseRfc3339("2026-10-20T00:00:00Z"));
+  ASSERT_TRUE(removed) << removed.error().ToString();
+  EXPECT_EQ(*removed, 2);
+  auto left = store_->Query(usage, {}, Scope::All());
+  ASSERT_EQ(left->found, 1);
+  EXPECT_EQ(left->rows[0].Key(), "dev|proj|2026-11-01T00:00:00Z");
+  EXPECT_FALSE(store_->ApplyRetention(*FindModel("gpu"), Now()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgres"),

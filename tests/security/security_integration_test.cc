@@ -32,6 +32,7 @@
 
 #include "api/auth_web.h"
 #include "api/caller.h"
+#include "api/rest.h"
 #include "auth/base64url.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -384,8 +385,9 @@ class Security : public ::testing::Test {
     s->router->Add("GET", "/healthz", [](const http::Request&) {
       return http::JsonResponse(200, R"({"status":"ok"})");
     });
+    s->auth->web->Install(*s->router);  // first: /api/me before /api/{model}, as in app.cc
     AddProbeRoutes(*s->router, store_);
-    s->auth->web->Install(*s->router);
+    api::AddRestRoutes(*s->router, {store_});
     http::ServerOptions options;
     options.listen = "127.0.0.1:" + std::to_string(port);
     options.threads = 2;
@@ -501,6 +503,24 @@ std::vector<ReadPath> ReadPaths() {
          return k;
        },
        [](const Json& j) { return j["found"].get<int64_t>(); }},
+      {"REST search",
+       [](const std::string& m) {
+         return "/api/" + m + "?rows=100" + (m == "hub" ? "" : "&facet.field=hub");
+       },
+       [](const Json& j) {
+         KeySet k;
+         for (const auto& row : j["list"]) k.insert(row["key"].get<std::string>());
+         return k;
+       },
+       [](const Json& j) {
+         // The facet counts cover exactly what the caller may see, too.
+         int64_t found = j["foundNum"].get<int64_t>();
+         const Json& facets = j["facet_counts"]["facet_fields"];
+         if (!facets.contains("hub")) return found;
+         int64_t faceted = 0;
+         for (const auto& [hub, n] : facets["hub"].items()) faceted += n.get<int64_t>();
+         return faceted == found ? found : -1;
+       }},
   };
 }
 
@@ -524,8 +544,10 @@ void CheckMatrix(Security* t, const RunningServer& s,
     // One-entity reads: every key of the fleet, 200 when visible, 404 when not.
     for (const auto& row : Fleet()) {
       std::string key = row.fields[0].second;
-      auto r = t->Get(s, "/api/probe/" + std::string(row.model) + "/" + key, token);
-      EXPECT_EQ(r.status, visible.contains(key) ? 200 : 404) << key << " as " << user;
+      for (const std::string prefix : {"/api/probe/", "/api/"}) {
+        auto r = t->Get(s, prefix + row.model + "/" + key, token);
+        EXPECT_EQ(r.status, visible.contains(key) ? 200 : 404) << prefix << key << " as " << user;
+      }
     }
   }
 }

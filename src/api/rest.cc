@@ -1,0 +1,187 @@
+#include "api/rest.h"
+
+#include <set>
+
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <nlohmann/json.hpp>
+
+#include "api/caller.h"
+#include "api/csv.h"
+#include "api/params.h"
+#include "api/search.h"
+#include "api/usage.h"
+
+namespace aitelemetry::api {
+
+using model::Model;
+
+namespace {
+
+// Returns the served model named by the route, or the 400 problem naming it.
+Result<const Model*> RouteModel(const http::Request& request) {
+  auto it = request.params.find("model");
+  std::string name = it == request.params.end() ? "" : it->second;
+  const Model* m = ServedModel(name);
+  if (m == nullptr) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("unknown model \"{}\"", name.substr(0, 64)));
+  }
+  return m;
+}
+
+http::Response Csv(std::string body, const std::string& filename) {
+  http::Response r;
+  r.body = std::move(body);
+  r.Set("Content-Type", "text/csv; charset=utf-8");
+  r.Set("Content-Disposition", fmt::format("attachment; filename=\"{}.csv\"", filename));
+  return r;
+}
+
+bool SameToken(const std::string& a, const std::string& b) {
+  return !a.empty() && a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// The resource names whose patch grant covers `row`: its own key, its hub, cluster and project,
+// and every entity it points at through a relation (its node, its GPU).
+std::set<std::string> PatchResourcesOf(const model::Record& row) {
+  const Model& m = *row.model;
+  std::set<std::string> out = {row.Key()};
+  std::string hub = row.GetString(m.scope.hub);
+  std::string cluster = m.scope.cluster.empty() ? "" : row.GetString(m.scope.cluster);
+  std::string project = m.scope.project.empty() ? "" : row.GetString(m.scope.project);
+  if (!hub.empty()) out.insert(model::HubKey(hub));
+  if (!hub.empty() && !cluster.empty()) out.insert(model::ClusterKey(hub, cluster));
+  if (!hub.empty() && !cluster.empty() && !project.empty()) {
+    out.insert(model::ProjectKey(hub, cluster, project));
+  }
+  for (size_t i = 0; i < m.fields.size(); ++i) {
+    if (m.fields[i].relation.empty()) continue;
+    if (auto* s = std::get_if<std::string>(&row.values[i]); s && !s->empty()) out.insert(*s);
+  }
+  return out;
+}
+
+bool IsJsonContentType(std::string_view type) {
+  auto semi = type.find(';');
+  std::string base(type.substr(0, semi));
+  while (!base.empty() && base.back() == ' ') base.pop_back();
+  for (auto& c : base) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return base == "application/json" || base == "application/merge-patch+json";
+}
+
+}  // namespace
+
+http::Response HandleSearch(const RestDeps& deps, const http::Request& request) {
+  auto m = RouteModel(request);
+  if (!m) return http::ProblemFor(m.error());
+  auto params = ParseSearchParams(**m, request.query, request.Header("accept"));
+  if (!params) return http::ProblemFor(params.error());
+  auto out = Search(*deps.store, **m, *params, CallerOf(request).scope);
+  if (!out) return http::ProblemFor(out.error());
+  if (params->format == Format::kCsv) {
+    http::Response r = Csv(RecordsToCsv(**m, params->spec.fields, out->result.rows), (*m)->name);
+    r.Set("X-Found-Num", std::to_string(out->result.found));
+    if (out->next_cursor) r.Set("X-Next-Cursor-Mark", *out->next_cursor);
+    return r;
+  }
+  return http::JsonResponse(200, SearchJson(*params, *out));
+}
+
+http::Response HandleGet(const RestDeps& deps, const http::Request& request) {
+  auto m = RouteModel(request);
+  if (!m) return http::ProblemFor(m.error());
+  if (auto st = CheckParams(request.query, {"fl"}); !st) return http::ProblemFor(st.error());
+  std::vector<std::string> fields;
+  auto fl = SingleParam(request.query, "fl");
+  if (!fl) return http::ProblemFor(fl.error());
+  if (*fl) {
+    // The same field-list rules as a search.
+    auto parsed = ParseSearchParams(**m, {{"fl", **fl}}, "");
+    if (!parsed) return http::ProblemFor(parsed.error());
+    fields = parsed->spec.fields;
+  }
+  auto row = deps.store->Get(**m, request.params.at("key"), CallerOf(request).scope);
+  if (!row) return http::ProblemFor(row.error());
+  return http::JsonResponse(
+      200,
+      model::ToJson(*row, fields).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+http::Response HandlePatch(const RestDeps& deps, const http::Request& request) {
+  auto m = RouteModel(request);
+  if (!m) return http::ProblemFor(m.error());
+  const Caller& caller = CallerOf(request);
+  if (!caller.authenticated) return http::Problem(401, "authentication required");
+  if (caller.browser_session && !SameToken(request.Header("x-csrf-token"), caller.csrf_token)) {
+    return http::Problem(403, "missing or wrong X-CSRF-Token");
+  }
+  if (!IsJsonContentType(request.Header("content-type"))) {
+    return http::Problem(415, "send application/json or application/merge-patch+json");
+  }
+  auto body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object()) return http::Problem(400, "the body must be a JSON object");
+  std::vector<std::pair<std::string, model::Value>> patch;
+  for (const auto& [name, value] : body.items()) {
+    const model::Field* f = (*m)->FindField(name);
+    if (f == nullptr || !f->Has(model::kEditable)) {
+      return http::Problem(
+          400, fmt::format("field \"{}\" of {} is not editable", name.substr(0, 64), (*m)->name));
+    }
+    auto v = model::ValueFromJson(*f, value);
+    if (!v) return http::ProblemFor(v.error());
+    if (auto* s = std::get_if<std::string>(&*v); s && (!IsValidUtf8(*s) || s->size() > 65536)) {
+      return http::Problem(400, fmt::format("field \"{}\": text too long", name));
+    }
+    patch.emplace_back(name, std::move(*v));
+  }
+  const std::string& key = request.params.at("key");
+  // Invisible rows answer 404 before any permission check, so a 403 never confirms existence.
+  auto row = deps.store->Get(**m, key, caller.scope);
+  if (!row) return http::ProblemFor(row.error());
+  if (!caller.admin) {
+    bool allowed = false;
+    for (const auto& r : PatchResourcesOf(*row))
+      allowed = allowed || caller.patch_resources.count(r);
+    if (!allowed) return http::Problem(403, fmt::format("no permission to change {}", (*m)->name));
+  }
+  if (patch.empty()) {
+    return http::JsonResponse(
+        200, model::ToJson(*row).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+  auto updated = deps.store->Patch(**m, key, patch, caller.scope);
+  if (!updated) return http::ProblemFor(updated.error());
+  return http::JsonResponse(
+      200, model::ToJson(*updated).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+http::Response HandleUsage(const RestDeps& deps, const http::Request& request) {
+  auto params = ParseUsageParams(request.query, request.Header("accept"), deps.now());
+  if (!params) return http::ProblemFor(params.error());
+  auto rows = UsageReport(*deps.store, *params, CallerOf(request).scope);
+  if (!rows) return http::ProblemFor(rows.error());
+  if (params->format == Format::kCsv) return Csv(UsageCsv(*params, *rows), "usage");
+  return http::JsonResponse(200, UsageJson(*params, *rows));
+}
+
+http::Response HandleEvents(const RestDeps& deps, const http::Request& request) {
+  auto params = ParseEventsParams(request.query, request.Header("last-event-id"));
+  if (!params) return http::ProblemFor(params.error());
+  return EventStream(*deps.store, std::move(*params), CallerOf(request).scope, deps.events);
+}
+
+void AddRestRoutes(http::Router& router, RestDeps deps) {
+  auto d = std::make_shared<const RestDeps>(std::move(deps));
+  router.Add("GET", "/api/events", [d](const http::Request& r) { return HandleEvents(*d, r); });
+  router.Add("GET", "/api/{model}", [d](const http::Request& r) {
+    if (r.params.count("model") && r.params.at("model") == "usage" && r.Query("groupBy")) {
+      return HandleUsage(*d, r);
+    }
+    return HandleSearch(*d, r);
+  });
+  router.Add("GET", "/api/{model}/{key}", [d](const http::Request& r) { return HandleGet(*d, r); });
+  router.Add("PATCH", "/api/{model}/{key}",
+             [d](const http::Request& r) { return HandlePatch(*d, r); });
+}
+
+}  // namespace aitelemetry::api
