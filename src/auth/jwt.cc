@@ -316,18 +316,24 @@ tl::expected<Claims, JwtError> JwtValidator::Validate(std::string_view token, co
   std::string typ_claim;
   if (!OptionalString(payload, "typ", &typ_claim)) return Reject(R::kMalformed, "typ claim");
   bool claim_says_access = Lower(typ_claim) == "bearer";
-  if (!typ_claim.empty() && !claim_says_access) {
+  if (options_.kind == TokenKind::kId) {
+    if (header_says_access || (!typ_claim.empty() && Lower(typ_claim) != "id")) {
+      return Reject(R::kTokenType, "not an ID token");
+    }
+  } else if (!typ_claim.empty() && !claim_says_access) {
     return Reject(R::kTokenType, "not an access token (typ claim)");
   }
-  for (const char* id_only : {"at_hash", "c_hash", "s_hash"}) {
-    if (payload.contains(id_only)) return Reject(R::kTokenType, "ID token used as access token");
-  }
-  bool marked = claim_says_access || header_says_access;
-  if (payload.contains("nonce") && !marked) {
-    return Reject(R::kTokenType, "ID token used as access token (nonce)");
-  }
-  if (options_.require_access_token_type && !marked) {
-    return Reject(R::kTokenType, "token is not marked as an access token");
+  if (options_.kind == TokenKind::kAccess) {
+    for (const char* id_only : {"at_hash", "c_hash", "s_hash"}) {
+      if (payload.contains(id_only)) return Reject(R::kTokenType, "ID token used as access token");
+    }
+    bool marked = claim_says_access || header_says_access;
+    if (payload.contains("nonce") && !marked) {
+      return Reject(R::kTokenType, "ID token used as access token (nonce)");
+    }
+    if (options_.require_access_token_type && !marked) {
+      return Reject(R::kTokenType, "token is not marked as an access token");
+    }
   }
 
   bool shapes_ok = OptionalString(payload, "sub", &claims.subject) &&
@@ -336,8 +342,14 @@ tl::expected<Claims, JwtError> JwtValidator::Validate(std::string_view token, co
                    OptionalString(payload, "azp", &claims.azp) &&
                    OptionalString(payload, "client_id", &claims.client_id) &&
                    OptionalString(payload, "scope", &claims.scope) &&
+                   OptionalString(payload, "nonce", &claims.nonce) &&
                    OptionalStrings(payload, "groups", &claims.groups);
   if (!shapes_ok) return Reject(R::kMalformed, "a claim has the wrong type");
+  // OpenID Connect Core 3.1.3.7: with several audiences, azp must name the client.
+  if (options_.kind == TokenKind::kId && claims.audience.size() > 1 &&
+      claims.azp != options_.audience) {
+    return Reject(R::kAudience, "azp is not the client");
+  }
   if (claims.subject.empty()) return Reject(R::kMalformed, "no sub");
   if (auto realm = payload.find("realm_access"); realm != payload.end()) {
     if (!realm->is_object() || !OptionalStrings(*realm, "roles", &claims.realm_roles)) {

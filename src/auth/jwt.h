@@ -25,6 +25,7 @@ struct Claims {
   std::string azp;        // authorized party: the client the token was issued to
   std::string client_id;  // RFC 9068 "client_id"; empty when absent
   std::string scope;      // space-separated scopes, as sent
+  std::string nonce;      // ID tokens: the nonce of the authentication request; else empty
   std::vector<std::string> audience;
   std::vector<std::string> groups;       // "groups", as sent (Keycloak prefixes a '/')
   std::vector<std::string> realm_roles;  // "realm_access.roles"
@@ -34,7 +35,16 @@ struct Claims {
   std::string raw_json;  // the decoded payload, for claims not listed here
 };
 
+// Which kind of token a validator accepts.
+enum class TokenKind {
+  kAccess,  // a bearer access token (RFC 9068 / Keycloak): the ID-token rule below applies
+  kId,      // an OpenID Connect ID token from the code flow; audience is the client id, and a
+            // token marked as an access token (header typ at+jwt, typ claim other than "ID") is
+            // refused. The caller compares `nonce` with the one it sent.
+};
+
 struct JwtOptions {
+  TokenKind kind = TokenKind::kAccess;
   std::string issuer;    // compared byte for byte with "iss"
   std::string audience;  // must be "aud" or one of its elements, e.g. "ai-telemetry"
   // Accepted "alg" values, compared exactly. Only RS256/384/512, PS256/384/512 and ES256 may be

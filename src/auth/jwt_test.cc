@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "auth/test_util.h"
@@ -143,6 +145,43 @@ TEST(JwtValidator, CreateRefusesUnsafeOptions) {
     ASSERT_FALSE(v.has_value()) << c.name;
     EXPECT_EQ(v.error().code, ErrorCode::kInvalidArgument) << c.name;
   }
+}
+
+// The same minted tokens through an ID-token validator (the browser login's code flow): ID tokens
+// are accepted with their nonce, access and refresh tokens are refused.
+TEST(JwtValidator, IdTokenKind) {
+  auto doc = nlohmann::json::parse(ReadTestdata("attack_tokens.json"));
+  Timestamp now = FromUnixSeconds(doc["now"].get<double>());
+  JwtOptions options;
+  options.issuer = kIssuer;
+  options.audience = "ai-telemetry";
+  options.kind = TokenKind::kId;
+  JwtValidator validator = JwtValidator::Create(options).value();
+  KeySet keys = TestKeys();
+  const std::map<std::string, std::string> expect = {
+      {"id_token_keycloak", "accept"},
+      {"id_token_generic", "accept"},
+      {"id_token_nonce_only", "accept"},
+      {"good_rs256", "token_type"},
+      {"good_at_jwt_header_no_typ_claim", "token_type"},
+      {"refresh_token", "token_type"},
+      {"wrong_audience", "audience"},
+      {"alg_none_unsigned", "algorithm"},
+  };
+  int seen = 0;
+  for (const auto& c : doc["cases"]) {
+    auto it = expect.find(c["name"]);
+    if (it == expect.end()) continue;
+    ++seen;
+    auto claims = validator.Validate(c["token"].get<std::string>(), keys, now);
+    if (it->second == "accept") {
+      ASSERT_TRUE(claims.has_value()) << it->first << ": " << claims.error().error.ToString();
+    } else {
+      ASSERT_FALSE(claims.has_value()) << it->first << " was accepted";
+      EXPECT_EQ(JwtRejectionName(claims.error().rejection), it->second) << it->first;
+    }
+  }
+  EXPECT_EQ(seen, static_cast<int>(expect.size()));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include "api/auth_web.h"
 #include "api/docs.h"
 #include "api/ngsi_routes.h"
 #include "api/rest.h"
@@ -241,7 +242,22 @@ int RunRole(Role role, const config::Config& c) {
   s.store = std::move(*store);
   auto router = std::make_shared<http::Router>();
   AddHealthRoutes(*router, s);
+  // Authentication: one middleware sets the api::Caller of every routed request; the login routes.
+  std::unique_ptr<api::AuthStack> auth;
   if (serves_site) {
+    auto built = api::BuildAuth(c.auth, s.store.get());
+    if (!built) {
+      fmt::print(stderr, "aitelemetry: {}\n", built.error().message);
+      return 2;
+    }
+    auth = std::move(*built);
+    auth->web->Install(*router);
+    if (auth->sessions) {
+      s.tasks.push_back(std::make_unique<Periodic>("web-sessions", std::chrono::minutes(10), [&] {
+        auto n = auth->sessions->DeleteExpired();
+        if (!n) spdlog::warn("web-sessions: {}", n.error().message);
+      }));
+    }
     web::AddWebRoutes(*router, {c.tracing_ui_url, c.interval, AITELEMETRY_VERSION});
     api::AddRestRoutes(*router, {s.store.get()});
     api::AddDocRoutes(*router, {AITELEMETRY_VERSION, c.auth.issuer});

@@ -390,6 +390,38 @@ std::vector<Model> BuildRegistry() {
     m.time_field = "created_at";
     models.push_back(std::move(m));
   }
+  {
+    // Browser sign-in state (api/auth_*): signed-in sessions behind the aitelemetry_session cookie
+    // and logins waiting for their /callback. The key is the SHA-256 of the secret the browser
+    // holds (session id or OAuth state), so a copy of the table does not yield a usable cookie.
+    // Sessions belong to no hub: the key stands in for the hub column, which no grant can match
+    // (a hub name is never a 64-digit hex digest), and the store reads them with Scope::All().
+    Model m{"web-session", "WebSession", "web_session",
+            "Browser sign-in sessions and pending logins."};
+    m.entity = false;
+    m.internal = true;
+    m.fields = {
+        Key("SHA-256 (hex) of the session id or of the login's state."),
+        F("kind", FieldType::kString, kRequired | kFilterable, "session or login."),
+        F("subject", FieldType::kString, kFilterable, "The user's sub; empty for a login."),
+        F("name", FieldType::kString, kNone, "preferred_username, for display."),
+        F("access_token", FieldType::kString, kNone,
+          "The access token from the code flow (UMA asks with it)."),
+        F("id_token", FieldType::kString, kNone, "The ID token, the hint for RP-initiated logout."),
+        F("grants_json", FieldType::kString, kNone,
+          "The grants computed at sign-in: {admin, manager, get[], patch[]}."),
+        F("csrf_token", FieldType::kString, kNone, "What cookie-authenticated writes must echo."),
+        F("nonce", FieldType::kString, kNone, "A login's OpenID Connect nonce."),
+        F("code_verifier", FieldType::kString, kNone, "A login's PKCE code verifier."),
+        F("return_to", FieldType::kString, kNone, "A login's page to go back to (a local path)."),
+        F("created_at", FieldType::kTime, kRequired | kSortable | kFilterable | kWriteOnce,
+          "When it was created."),
+        F("expires_at", FieldType::kTime, kRequired | kSortable | kFilterable,
+          "When it stops being accepted.")};
+    m.scope = {"key", "", "", "", "", false};
+    m.time_field = "created_at";
+    models.push_back(std::move(m));
+  }
   std::string error;
   models = ValidateModels(std::move(models), &error);
   return models;

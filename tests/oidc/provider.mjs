@@ -8,8 +8,12 @@
 // Env:   OIDC_REALM         realm name (default "nerc")
 //        OIDC_KEYS_FILE     private JWKS file: read when present, else generated and written there
 //                           (tests/oidc/mint.mjs signs attack tokens with it)
+//        OIDC_ROTATE        key rotation on start, with OIDC_KEYS_FILE: "add" puts a new signing
+//                           pair in front of the file's keys (new tokens use it, old ones still
+//                           verify); "retire" does the same and drops all but the previous pair.
+//                           The file is rewritten. Restart on the same port to rotate.
 //        OIDC_REDIRECT_URI  redirect URI of the "ai-telemetry" client
-//                           (default http://127.0.0.1:8080/auth/callback)
+//                           (default http://127.0.0.1:8080/callback)
 // Prints one line when ready: READY {"issuer": ..., "port": ...}
 //
 // Clients: "ai-telemetry" (confidential, secret "ai-telemetry-secret", authorization code with
@@ -26,7 +30,7 @@ const AUDIENCE = 'ai-telemetry';
 const RESOURCE = 'urn:ai-telemetry';
 const realm = process.env.OIDC_REALM ?? 'nerc';
 const port = Number(process.argv[2] ?? process.env.PORT ?? 0);
-const redirectUri = process.env.OIDC_REDIRECT_URI ?? 'http://127.0.0.1:8080/auth/callback';
+const redirectUri = process.env.OIDC_REDIRECT_URI ?? 'http://127.0.0.1:8080/callback';
 
 // The test users, as Keycloak would describe them.
 export const USERS = {
@@ -37,18 +41,33 @@ export const USERS = {
   admin: { groups: [], roles: ['aitelemetry-admin'] },
 };
 
-async function loadKeys() {
-  const file = process.env.OIDC_KEYS_FILE;
-  if (file && existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+// A fresh signing pair (RSA and EC P-256), newest first.
+async function newPair() {
   const rsa = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
   const ec = await generateKeyPair('ES256', { extractable: true });
-  const stamp = Date.now().toString(36);
-  const keys = {
-    keys: [
-      { ...(await exportJWK(rsa.privateKey)), kid: `rs-${stamp}`, use: 'sig', alg: 'RS256' },
-      { ...(await exportJWK(ec.privateKey)), kid: `ec-${stamp}`, use: 'sig', alg: 'ES256' },
-    ],
-  };
+  const stamp = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  return [
+    { ...(await exportJWK(rsa.privateKey)), kid: `rs-${stamp}`, use: 'sig', alg: 'RS256' },
+    { ...(await exportJWK(ec.privateKey)), kid: `ec-${stamp}`, use: 'sig', alg: 'ES256' },
+  ];
+}
+
+async function loadKeys() {
+  const file = process.env.OIDC_KEYS_FILE;
+  const rotate = process.env.OIDC_ROTATE ?? '';
+  let keys;
+  if (file && existsSync(file)) {
+    keys = JSON.parse(readFileSync(file, 'utf8'));
+    if (rotate === 'add') {
+      keys = { keys: [...(await newPair()), ...keys.keys] };
+    } else if (rotate === 'retire') {
+      keys = { keys: [...(await newPair()), ...keys.keys.slice(0, 2)] };
+    } else {
+      return keys;
+    }
+  } else {
+    keys = { keys: await newPair() };
+  }
   if (file) writeFileSync(file, JSON.stringify(keys, null, 1), { mode: 0o600 });
   return keys;
 }
@@ -76,7 +95,7 @@ const clients = [
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     redirect_uris: [redirectUri],
-    post_logout_redirect_uris: [redirectUri.replace(/\/auth\/callback$/, '/')],
+    post_logout_redirect_uris: [new URL('/', redirectUri).href],
   },
   ...Object.keys(USERS).map((name) => ({
     client_id: name,

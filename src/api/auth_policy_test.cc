@@ -1,0 +1,186 @@
+#include "api/auth_policy.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "api/auth_web.h"
+
+namespace aitelemetry::api {
+namespace {
+
+TEST(ClassifyPath, Table) {
+  struct Case {
+    const char* method;
+    const char* path;
+    bool public_openapi;
+    PathKind expect;
+  };
+  const Case cases[] = {
+      {"GET", "/healthz", true, PathKind::kPublic},
+      {"GET", "/readyz", false, PathKind::kPublic},
+      {"GET", "/metrics", false, PathKind::kPublic},
+      {"GET", "/login", false, PathKind::kPublic},
+      {"GET", "/callback", false, PathKind::kPublic},
+      {"POST", "/logout", false, PathKind::kPublic},
+      {"GET", "/static/app.css", false, PathKind::kPublic},
+      {"GET", "/staticx", false, PathKind::kPage},
+      {"GET", "/assets/docs/swagger-ui.css", false, PathKind::kPublic},
+      {"GET", "/openapi.json", true, PathKind::kPublic},
+      {"GET", "/openapi.json", false, PathKind::kApi},
+      {"GET", "/api/openapi.json", true, PathKind::kPublic},
+      {"GET", "/docs", true, PathKind::kPublic},
+      {"GET", "/docs", false, PathKind::kApi},
+      {"POST", "/api/alerts", false, PathKind::kOwnAuth},
+      {"GET", "/api/alerts", false, PathKind::kApi},
+      {"GET", "/api/gpu", true, PathKind::kApi},
+      {"GET", "/api", true, PathKind::kApi},
+      {"PATCH", "/api/project/HUB-moc", true, PathKind::kApi},
+      {"GET", "/ngsi-ld/v1/entities", true, PathKind::kApi},
+      {"GET", "/apix", true, PathKind::kPage},
+      {"GET", "/", true, PathKind::kPage},
+      {"GET", "/gpus", true, PathKind::kPage},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(ClassifyPath(c.method, c.path, c.public_openapi), c.expect)
+        << c.method << " " << c.path << " public_openapi=" << c.public_openapi;
+  }
+}
+
+TEST(CallerFromGrants, MapsResourceNamesToStoreGrants) {
+  auth::GrantSet g;
+  g.resources = {"HUB-moc", "HUB-moc-CLUSTER-c1", "HUB-moc-CLUSTER-c1-PROJECT-proj-a",
+                 "HUB-moc-CLUSTER-c1-NODE-n1", "junk"};
+  g.patch_resources = {"HUB-moc-CLUSTER-c1-PROJECT-proj-a"};
+  g.manager = true;
+  Caller c = CallerFromGrants("sub", "name", g);
+  EXPECT_TRUE(c.authenticated);
+  EXPECT_FALSE(c.admin);
+  EXPECT_TRUE(c.manager);
+  EXPECT_FALSE(c.scope.all);
+  ASSERT_EQ(c.scope.grants.size(), 3u);
+  EXPECT_EQ(GrantNames(c), (std::vector<std::string>{"HUB-moc", "HUB-moc-CLUSTER-c1",
+                                                     "HUB-moc-CLUSTER-c1-PROJECT-proj-a"}));
+  EXPECT_EQ(c.patch_resources, g.patch_resources);
+
+  auth::GrantSet admin;
+  admin.admin = true;
+  Caller a = CallerFromGrants("sub", "root", admin);
+  EXPECT_TRUE(a.scope.all);
+  EXPECT_TRUE(a.admin);
+
+  Caller none = CallerFromGrants("sub", "x", auth::GrantSet{});
+  EXPECT_TRUE(none.authenticated);
+  EXPECT_FALSE(none.scope.all);
+  EXPECT_TRUE(none.scope.grants.empty());
+}
+
+TEST(SafeReturnPath, OnlyLocalPaths) {
+  EXPECT_EQ(SafeReturnPath("/gpus?q=a"), "/gpus?q=a");
+  for (const char* bad : {"", "gpus", "//evil.example/", "/\\evil.example", "https://evil.example",
+                          "/a\r\nSet-Cookie: x=y"}) {
+    EXPECT_EQ(SafeReturnPath(bad), "/") << bad;
+  }
+}
+
+http::Request MakeRequest(std::string method, std::string path,
+                          std::vector<std::pair<std::string, std::string>> headers = {}) {
+  http::Request r;
+  r.method = std::move(method);
+  r.path = path;
+  r.target = path;
+  r.headers = std::move(headers);
+  return r;
+}
+
+TEST(WebAuth, OpenModeMakesEveryCallerAdmin) {
+  WebAuth web{WebAuthOptions{}};
+  http::Router router;
+  web.Install(router);
+  router.Add("GET", "/api/probe", [](const http::Request& r) {
+    const Caller& c = CallerOf(r);
+    return http::JsonResponse(200, c.open_mode && c.admin && c.scope.all ? "open" : "closed");
+  });
+  auto req = MakeRequest("GET", "/api/probe");
+  EXPECT_EQ(router.Dispatch(req).body, "open");
+  auto me = MakeRequest("GET", "/api/me");
+  auto r = router.Dispatch(me);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("\"open_mode\":true"), std::string::npos);
+}
+
+// Authenticated mode against an issuer that cannot be reached: no credentials are refused by
+// kind of path, and a bearer token fails closed (503), never open.
+TEST(WebAuth, RefusesWithoutCredentialsAndFailsClosed) {
+  config::AuthConfig config;
+  config.issuer = "http://127.0.0.1:1/realms/nerc";
+  auto dir = std::filesystem::temp_directory_path() / "aitel-webauth-unit";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto store = store::Store::Open({"sqlite:" + (dir / "s.db").string(), 2, true}).value();
+  auto stack = BuildAuth(config, store.get()).value();
+  http::Router router;
+  stack->web->Install(router);
+  int handled = 0;
+  for (const char* p : {"/api/gpu", "/gpus", "/healthz"}) {
+    router.Add("GET", p, [&handled](const http::Request&) {
+      ++handled;
+      return http::JsonResponse(200, "{}");
+    });
+  }
+  router.Add("POST", "/api/alerts", [&handled](const http::Request& r) {
+    ++handled;
+    return http::JsonResponse(CallerOf(r).authenticated ? 500 : 200, "{}");
+  });
+
+  auto api = MakeRequest("GET", "/api/gpu");
+  auto r = router.Dispatch(api);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.Header("WWW-Authenticate"), "Bearer");
+
+  auto page = MakeRequest("GET", "/gpus", {{"accept", "text/html,application/xhtml+xml"}});
+  r = router.Dispatch(page);
+  EXPECT_EQ(r.status, 302);
+  EXPECT_EQ(r.Header("Location"), "/login?next=%2Fgpus");
+
+  auto page_json = MakeRequest("GET", "/gpus", {{"accept", "application/json"}});
+  EXPECT_EQ(router.Dispatch(page_json).status, 401);
+
+  auto health = MakeRequest("GET", "/healthz");
+  EXPECT_EQ(router.Dispatch(health).status, 200);
+
+  auto alerts = MakeRequest("POST", "/api/alerts");
+  EXPECT_EQ(router.Dispatch(alerts).status, 200);
+
+  auto basic = MakeRequest("GET", "/api/gpu", {{"authorization", "Basic dTpw"}});
+  r = router.Dispatch(basic);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.Header("WWW-Authenticate"), "Bearer error=\"invalid_request\"");
+
+  auto bearer = MakeRequest("GET", "/api/gpu", {{"authorization", "Bearer a.b.c"}});
+  EXPECT_EQ(router.Dispatch(bearer).status, 503);
+
+  auto stale_cookie = MakeRequest("GET", "/api/gpu", {{"cookie", "aitelemetry_session=nope"}});
+  EXPECT_EQ(router.Dispatch(stale_cookie).status, 401);
+
+  EXPECT_EQ(handled, 2);  // /healthz and POST /api/alerts only
+  stack.reset();
+  store.reset();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(BuildAuth, RefusesBadConfig) {
+  config::AuthConfig config;
+  config.issuer = "http://127.0.0.1:1/realms/nerc";
+  config.grants_source = "ldap";
+  EXPECT_FALSE(BuildAuth(config, nullptr).has_value());
+  config.grants_source = "claims";
+  config.client_secret_file = "/nonexistent/secret";
+  EXPECT_FALSE(BuildAuth(config, nullptr).has_value());
+  config.client_secret_file.clear();
+  config.algorithms = {"HS256"};
+  EXPECT_FALSE(BuildAuth(config, nullptr).has_value());
+}
+
+}  // namespace
+}  // namespace aitelemetry::api

@@ -1,0 +1,107 @@
+// Authentication at the HTTP edge, in one place: the middleware that attaches an api::Caller to
+// every routed request (bearer JWTs, browser sessions, open local mode), CSRF checks on
+// cookie-authenticated writes, and the browser login routes (/login, /callback, /logout) and
+// /api/me. The decisions themselves live in auth/ (tokens, grants, sessions) and auth_policy.h.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "api/caller.h"
+#include "auth/authenticator.h"
+#include "auth/jwks.h"
+#include "auth/oidc_client.h"
+#include "auth/session_store.h"
+#include "auth/uma.h"
+#include "config/config.h"
+#include "http/client.h"
+#include "http/router.h"
+#include "store/store.h"
+
+namespace aitelemetry::api {
+
+inline constexpr char kSessionCookie[] = "aitelemetry_session";
+inline constexpr char kLoginCookie[] = "aitelemetry_login";
+
+struct WebAuthOptions {
+  bool public_openapi = true;
+  // The browser login's redirect URI; empty: {scheme}://{Host}/callback from the request.
+  std::string redirect_url;
+  std::chrono::seconds session_ttl{8 * 3600};
+  std::chrono::seconds login_ttl{600};  // how long a /login may wait for its /callback
+};
+
+// Thread-safe once installed.
+class WebAuth {
+ public:
+  // Open local mode: every routed request gets OpenModeCaller(); /api/me answers for it; /login
+  // and /logout send the browser home.
+  explicit WebAuth(WebAuthOptions options);
+  // Authenticated mode. Requires: the pointers outlive this object.
+  WebAuth(WebAuthOptions options, auth::Authenticator* authenticator, auth::OidcClient* oidc,
+          auth::SessionStore* sessions, auth::Clock clock);
+
+  // Adds the middleware to `router` and the routes GET /login, GET /callback, GET+POST /logout
+  // and GET /api/me. Requires: `this` outlives the router; called before routes whose patterns
+  // would also match /api/me (such as /api/{model}), since the router matches in order.
+  void Install(http::Router& router);
+
+  // The middleware (exposed for tests): see the class comment and auth_policy.h for the rules.
+  http::Response Handle(http::Request& request,
+                        const std::function<http::Response(http::Request&)>& next);
+
+ private:
+  // Identifies the request's credentials. Returns the caller, or nothing when no credentials came
+  // (or a session cookie names no live session), or a ready error response (401, 503).
+  struct Outcome {
+    std::optional<Caller> caller;
+    std::optional<http::Response> refusal;
+  };
+  Outcome Identify(const http::Request& request);
+
+  http::Response Login(const http::Request& request);
+  http::Response Callback(const http::Request& request);
+  http::Response Logout(const http::Request& request);
+  http::Response Me(const http::Request& request) const;
+
+  std::string RedirectUri(const http::Request& request) const;
+  std::string CookieAttributes(const http::Request& request) const;
+
+  const WebAuthOptions options_;
+  const bool open_mode_;
+  auth::Authenticator* const authenticator_ = nullptr;
+  auth::OidcClient* const oidc_ = nullptr;
+  auth::SessionStore* const sessions_ = nullptr;
+  const auth::Clock clock_;
+};
+
+// Test seams for BuildAuth; production uses the defaults.
+struct AuthSeams {
+  auth::Clock clock;                          // empty: the system clock
+  std::chrono::seconds min_jwks_refresh{30};  // KeyCacheOptions::min_refresh_interval
+  std::string uma_token_endpoint;             // empty: Keycloak's path under the issuer
+};
+
+// Everything authentication needs, built from config and owned together.
+struct AuthStack {
+  http::HttpClient keys_http, uma_http, oidc_http;
+  std::unique_ptr<auth::KeyCache> keys;
+  std::unique_ptr<auth::JwtValidator> validator;
+  std::unique_ptr<auth::UmaClient> uma;
+  std::unique_ptr<auth::Authenticator> authenticator;
+  std::unique_ptr<auth::OidcClient> oidc;
+  std::unique_ptr<auth::SessionStore> sessions;
+  std::unique_ptr<WebAuth> web;
+};
+
+// Builds the stack for `config` (open local mode when config.issuer is empty). Errors:
+// kInvalidArgument for a bad algorithm list or grants_source, or an unreadable client_secret_file.
+// Requires: `store` outlives the stack.
+[[nodiscard]] Result<std::unique_ptr<AuthStack>> BuildAuth(const config::AuthConfig& config,
+                                                           store::Store* store,
+                                                           AuthSeams seams = {});
+
+}  // namespace aitelemetry::api

@@ -1,0 +1,758 @@
+// Integration: authentication of the running server, end to end, against the real test peers
+// (tests/oidc/provider.mjs: npm oidc-provider shaped like Keycloak; uma.mjs: the UMA stand-in;
+// mint.mjs: the RFC 8725 attack tokens). The server is the real http::Server with the real
+// middleware and login routes (api::BuildAuth, as cli/app.cc wires them) over a SQLite store
+// filled with a small fleet:
+//
+//   hub moc:   cluster c1: node n1 with GPU ga (project proj-a) and GPU gb (project proj-b)
+//              cluster c2: node n2 with GPU gc (project proj-c)
+//   hub other: cluster x1: node nx with GPU gx (project proj-x)
+//
+// The visibility matrix is a table over (read path x caller): each row names a path and how to
+// read the visible keys out of its answer, so a new read path is one row.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <regex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/auth_web.h"
+#include "api/caller.h"
+#include "api/rest.h"
+#include "auth/base64url.h"
+#include "http/client.h"
+#include "http/server.h"
+#include "model/record.h"
+#include "oidc/node_peer.h"
+#include "store/store.h"
+
+namespace aitelemetry {
+namespace {
+
+using Json = nlohmann::json;
+using KeySet = std::set<std::string>;
+namespace fs = std::filesystem;
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// ---- The fleet ---------------------------------------------------------------------------------
+
+struct Row {
+  const char* model;
+  std::vector<std::pair<const char*, std::string>> fields;
+};
+
+const std::vector<Row>& Fleet() {
+  static const std::vector<Row> rows = {
+      {"hub", {{"key", "HUB-moc"}, {"name", "moc"}}},
+      {"hub", {{"key", "HUB-other"}, {"name", "other"}}},
+      {"cluster", {{"key", "HUB-moc-CLUSTER-c1"}, {"hub", "moc"}, {"name", "c1"}}},
+      {"cluster", {{"key", "HUB-moc-CLUSTER-c2"}, {"hub", "moc"}, {"name", "c2"}}},
+      {"cluster", {{"key", "HUB-other-CLUSTER-x1"}, {"hub", "other"}, {"name", "x1"}}},
+      {"node",
+       {{"key", "HUB-moc-CLUSTER-c1-NODE-n1"}, {"hub", "moc"}, {"cluster", "c1"}, {"name", "n1"}}},
+      {"node",
+       {{"key", "HUB-moc-CLUSTER-c2-NODE-n2"}, {"hub", "moc"}, {"cluster", "c2"}, {"name", "n2"}}},
+      {"node",
+       {{"key", "HUB-other-CLUSTER-x1-NODE-nx"},
+        {"hub", "other"},
+        {"cluster", "x1"},
+        {"name", "nx"}}},
+      {"project",
+       {{"key", "HUB-moc-CLUSTER-c1-PROJECT-proj-a"},
+        {"hub", "moc"},
+        {"cluster", "c1"},
+        {"namespace", "proj-a"}}},
+      {"project",
+       {{"key", "HUB-moc-CLUSTER-c1-PROJECT-proj-b"},
+        {"hub", "moc"},
+        {"cluster", "c1"},
+        {"namespace", "proj-b"}}},
+      {"project",
+       {{"key", "HUB-moc-CLUSTER-c2-PROJECT-proj-c"},
+        {"hub", "moc"},
+        {"cluster", "c2"},
+        {"namespace", "proj-c"}}},
+      {"project",
+       {{"key", "HUB-other-CLUSTER-x1-PROJECT-proj-x"},
+        {"hub", "other"},
+        {"cluster", "x1"},
+        {"namespace", "proj-x"}}},
+      {"gpu",
+       {{"key", "HUB-moc-CLUSTER-c1-NODE-n1-GPU-ga"},
+        {"hub", "moc"},
+        {"cluster", "c1"},
+        {"node", "n1"},
+        {"node_key", "HUB-moc-CLUSTER-c1-NODE-n1"},
+        {"uuid", "ga"},
+        {"project", "proj-a"}}},
+      {"gpu",
+       {{"key", "HUB-moc-CLUSTER-c1-NODE-n1-GPU-gb"},
+        {"hub", "moc"},
+        {"cluster", "c1"},
+        {"node", "n1"},
+        {"node_key", "HUB-moc-CLUSTER-c1-NODE-n1"},
+        {"uuid", "gb"},
+        {"project", "proj-b"}}},
+      {"gpu",
+       {{"key", "HUB-moc-CLUSTER-c2-NODE-n2-GPU-gc"},
+        {"hub", "moc"},
+        {"cluster", "c2"},
+        {"node", "n2"},
+        {"node_key", "HUB-moc-CLUSTER-c2-NODE-n2"},
+        {"uuid", "gc"},
+        {"project", "proj-c"}}},
+      {"gpu",
+       {{"key", "HUB-other-CLUSTER-x1-NODE-nx-GPU-gx"},
+        {"hub", "other"},
+        {"cluster", "x1"},
+        {"node", "nx"},
+        {"node_key", "HUB-other-CLUSTER-x1-NODE-nx"},
+        {"uuid", "gx"},
+        {"project", "proj-x"}}},
+  };
+  return rows;
+}
+
+std::vector<std::string> Models() { return {"hub", "cluster", "node", "project", "gpu"}; }
+
+KeySet KeysOf(const std::string& model) {
+  KeySet keys;
+  for (const auto& r : Fleet()) {
+    if (r.model == model) keys.insert(r.fields[0].second);
+  }
+  return keys;
+}
+
+// What each test user may see of the whole fleet. The store's rules: a project grant reveals its
+// project, its GPUs, the node they sit on, and the cluster and hub above; a cluster grant
+// everything in the cluster and the hub above.
+const std::map<std::string, KeySet>& Visible() {
+  static const std::map<std::string, KeySet> visible = [] {
+    KeySet all;
+    for (const auto& r : Fleet()) all.insert(r.fields[0].second);
+    KeySet a = {"HUB-moc", "HUB-moc-CLUSTER-c1", "HUB-moc-CLUSTER-c1-NODE-n1",
+                "HUB-moc-CLUSTER-c1-PROJECT-proj-a", "HUB-moc-CLUSTER-c1-NODE-n1-GPU-ga"};
+    KeySet b = {"HUB-moc", "HUB-moc-CLUSTER-c1", "HUB-moc-CLUSTER-c1-NODE-n1",
+                "HUB-moc-CLUSTER-c1-PROJECT-proj-b", "HUB-moc-CLUSTER-c1-NODE-n1-GPU-gb"};
+    KeySet manager = a;
+    manager.insert(b.begin(), b.end());
+    return std::map<std::string, KeySet>{{"no-grants", {}},
+                                         {"researcher-a", a},
+                                         {"researcher-b", b},
+                                         {"manager", manager},
+                                         {"admin", all}};
+  }();
+  return visible;
+}
+
+KeySet Intersect(const KeySet& a, const KeySet& b) {
+  KeySet out;
+  for (const auto& k : a) {
+    if (b.contains(k)) out.insert(k);
+  }
+  return out;
+}
+
+// ---- One server: router, auth stack, store ----------------------------------------------------
+
+// Read routes over the store that stand in for the API's generated routes in this suite: they do
+// exactly what every handler must do, pass CallerOf(request).scope into the store.
+void AddProbeRoutes(http::Router& router, store::Store* store) {
+  router.Add("GET", "/api/probe/{model}", [store](const http::Request& r) {
+    const model::Model* m = model::FindModel(r.params.at("model"));
+    if (m == nullptr) return http::Problem(404, "no such model");
+    store::QuerySpec spec;
+    spec.rows = 1000;
+    auto q = store->Query(*m, spec, api::CallerOf(r).scope);
+    if (!q) return http::ProblemFor(q.error());
+    Json keys = Json::array();
+    for (const auto& row : q->rows) keys.push_back(row.Key());
+    return http::JsonResponse(200, Json{{"found", q->found}, {"keys", keys}}.dump());
+  });
+  router.Add("GET", "/api/probe/{model}/{key}", [store](const http::Request& r) {
+    const model::Model* m = model::FindModel(r.params.at("model"));
+    if (m == nullptr) return http::Problem(404, "no such model");
+    auto row = store->Get(*m, r.params.at("key"), api::CallerOf(r).scope);
+    if (!row) return http::ProblemFor(row.error());
+    return http::JsonResponse(200, model::ToJson(*row).dump());
+  });
+  router.Add("PATCH", "/api/probe/{model}/{key}", [store](const http::Request& r) {
+    const api::Caller& c = api::CallerOf(r);
+    if (!c.admin) return http::Problem(403, "admins only");
+    const model::Model* m = model::FindModel(r.params.at("model"));
+    auto row = store->Patch(*m, r.params.at("key"), {{"display_name", r.body}}, c.scope);
+    if (!row) return http::ProblemFor(row.error());
+    return http::JsonResponse(200, model::ToJson(*row).dump());
+  });
+  router.Add("GET", "/probe-page", [](const http::Request&) {
+    http::Response resp;
+    resp.body = "<!doctype html><title>page</title>";
+    resp.Set("Content-Type", "text/html");
+    return resp;
+  });
+}
+
+struct RunningServer {
+  std::unique_ptr<api::AuthStack> auth;
+  std::shared_ptr<http::Router> router;
+  std::unique_ptr<http::Server> server;
+  std::thread thread;
+  std::string base;  // http://127.0.0.1:PORT
+
+  ~RunningServer() {
+    if (server) server->Stop();
+    if (thread.joinable()) thread.join();
+  }
+};
+
+// ---- A browser: cookie jar per host, redirects followed ---------------------------------------
+
+std::string HostOf(const std::string& url) {
+  auto start = url.find("://") + 3;
+  return url.substr(start, url.find('/', start) - start);
+}
+
+class Browser {
+ public:
+  // Sends a request with this browser's cookies and follows redirects (303 and a 302 after a POST
+  // become GETs). Stops at the first non-redirect answer, or before leaving for a URL for which
+  // `stop_at` returns true. Returns the last response; last_url() is where it came from.
+  http::ClientResponse Go(std::string method, std::string url, std::string body = {},
+                          std::vector<std::pair<std::string, std::string>> headers = {},
+                          const std::function<bool(const std::string&)>& stop_at = {}) {
+    for (int hop = 0; hop < 15; ++hop) {
+      http::ClientRequest request;
+      request.method = method;
+      request.url = url;
+      request.body = body;
+      request.headers = headers;
+      if (!body.empty())
+        request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+      request.headers.emplace_back("Accept", "text/html,application/json");
+      std::string cookies = CookieHeader(url);
+      if (!cookies.empty()) request.headers.emplace_back("Cookie", cookies);
+      auto response = client_->Send(request);
+      EXPECT_TRUE(response.has_value()) << url;
+      if (!response) return {};
+      last_url_ = url;
+      for (const auto& [k, v] : response->headers) {
+        if (k == "set-cookie") Store(HostOf(url), v);
+      }
+      int s = response->status;
+      std::string location = response->Header("location");
+      if ((s != 301 && s != 302 && s != 303 && s != 307) || location.empty()) return *response;
+      if (location.starts_with("/"))
+        location = url.substr(0, url.find('/', url.find("://") + 3)) + location;
+      if (stop_at && stop_at(location)) return *response;
+      if (s == 303 || (s == 302 && method == "POST")) {
+        method = "GET";
+        body.clear();
+        headers.clear();
+      }
+      url = location;
+    }
+    ADD_FAILURE() << "too many redirects";
+    return {};
+  }
+
+  std::string Cookie(const std::string& host, const std::string& name) const {
+    auto jar = jar_.find(host);
+    if (jar == jar_.end()) return {};
+    auto it = jar->second.find(name);
+    return it == jar->second.end() ? std::string() : it->second;
+  }
+  const std::string& last_url() const { return last_url_; }
+
+ private:
+  void Store(const std::string& host, const std::string& set_cookie) {
+    std::string pair = set_cookie.substr(0, set_cookie.find(';'));
+    auto eq = pair.find('=');
+    std::string name = pair.substr(0, eq), value = pair.substr(eq + 1);
+    std::string lower = set_cookie;
+    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (lower.find("max-age=0") != std::string::npos ||
+        lower.find("expires=thu, 01 jan 1970") != std::string::npos) {
+      jar_[host].erase(name);
+    } else {
+      jar_[host][name] = value;
+    }
+  }
+  std::string CookieHeader(const std::string& url) const {
+    std::string out;
+    auto jar = jar_.find(HostOf(url));
+    if (jar == jar_.end()) return out;
+    for (const auto& [k, v] : jar->second) {
+      if (!out.empty()) out += "; ";
+      out += k + "=" + v;
+    }
+    return out;
+  }
+
+  std::unique_ptr<http::HttpClient> client_ = std::make_unique<http::HttpClient>();
+  std::map<std::string, std::map<std::string, std::string>> jar_;
+  std::string last_url_;
+};
+
+// ---- The suite ---------------------------------------------------------------------------------
+
+class Security : public ::testing::Test {
+ public:
+  static void SetUpTestSuite() {
+    char tmpl[] = "/tmp/aitel-security-XXXXXX";
+    dir_ = new std::string(mkdtemp(tmpl));
+    port_ = FreePort();
+    StartProvider("");
+    ASSERT_TRUE(provider_->ready().is_object())
+        << "provider.mjs did not start: run npm ci at the repo root";
+    issuer_ = new std::string(provider_->ready()["issuer"]);
+    provider_port_ = provider_->ready()["port"].get<int>();
+    uma_ = new testing::NodePeer("uma.mjs", {"--issuer", *issuer_}, {});
+    ASSERT_TRUE(uma_->ready().is_object()) << "uma.mjs did not start";
+
+    store_ = store::Store::Open({"sqlite:" + *dir_ + "/fleet.db", 4, true}).value().release();
+    for (const auto& row : Fleet()) {
+      const model::Model& m = *model::FindModel(row.model);
+      model::Record r(m);
+      for (const auto& [f, v] : row.fields) r.Set(f, v);
+      ASSERT_TRUE(store_->Upsert(m, std::span(&r, 1)).has_value()) << row.fields[0].second;
+    }
+    std::ofstream(*dir_ + "/client-secret") << "ai-telemetry-secret\n";
+    claims_ = StartServer("claims", port_).release();
+    uma_server_ = StartServer("uma", 0).release();
+  }
+
+  static void TearDownTestSuite() {
+    delete claims_;
+    delete uma_server_;
+    delete store_;
+    delete uma_;
+    delete provider_;
+    if (dir_ != nullptr) fs::remove_all(*dir_);
+    delete dir_;
+    delete issuer_;
+  }
+
+  // (Re)starts the provider on port_'s redirect URI; `rotate` as OIDC_ROTATE.
+  static void StartProvider(const std::string& rotate) {
+    delete provider_;
+    std::vector<std::pair<std::string, std::string>> env = {
+        {"OIDC_KEYS_FILE", *dir_ + "/keys.json"},
+        {"OIDC_REALM", "nerc"},
+        {"OIDC_REDIRECT_URI", "http://127.0.0.1:" + std::to_string(port_) + "/callback"},
+        {"OIDC_ROTATE", rotate}};
+    provider_ = new testing::NodePeer("provider.mjs", {std::to_string(provider_port_)}, env);
+  }
+
+  static std::unique_ptr<RunningServer> StartServer(const std::string& grants_source, int port) {
+    auto s = std::make_unique<RunningServer>();
+    config::AuthConfig config;
+    config.issuer = *issuer_;
+    config.client_secret_file = *dir_ + "/client-secret";
+    config.grants_source = grants_source;
+    config.session_ttl = std::chrono::seconds(120);
+    api::AuthSeams seams;
+    seams.clock = [] { return Now() + std::chrono::seconds(offset_s_.load()); };
+    seams.uma_token_endpoint = uma_->ready()["url"];
+    auto stack = api::BuildAuth(config, store_, seams);
+    EXPECT_TRUE(stack.has_value()) << stack.error().ToString();
+    s->auth = std::move(*stack);
+    s->router = std::make_shared<http::Router>();
+    s->router->Add("GET", "/healthz", [](const http::Request&) {
+      return http::JsonResponse(200, R"({"status":"ok"})");
+    });
+    s->auth->web->Install(*s->router);  // first: /api/me before /api/{model}, as in app.cc
+    AddProbeRoutes(*s->router, store_);
+    api::AddRestRoutes(*s->router, {store_});
+    http::ServerOptions options;
+    options.listen = "127.0.0.1:" + std::to_string(port);
+    options.threads = 2;
+    options.blocking_threads = 4;
+    auto server = http::Server::Create(options, s->router);
+    EXPECT_TRUE(server.has_value()) << server.error().ToString();
+    s->server = std::move(*server);
+    s->base = "http://127.0.0.1:" + std::to_string(s->server->port());
+    s->thread = std::thread([raw = s->server.get()] { raw->Run(false); });
+    return s;
+  }
+
+  // Returns a client-credentials access token of test user `name` (a research team's program).
+  std::string TokenFor(const std::string& name) {
+    http::ClientRequest request;
+    request.method = "POST";
+    request.url = *issuer_ + "/protocol/openid-connect/token";
+    request.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    request.body = "grant_type=client_credentials&client_id=" + http::UrlEncode(name) +
+                   "&client_secret=" + http::UrlEncode(name + "-secret");
+    auto response = client_.Send(request);
+    EXPECT_TRUE(response.has_value());
+    if (!response) return {};
+    EXPECT_EQ(response->status, 200) << response->body;
+    return Json::parse(response->body, nullptr, false).value("access_token", "");
+  }
+
+  http::ClientResponse Get(const RunningServer& s, const std::string& path,
+                           const std::string& token,
+                           std::vector<std::pair<std::string, std::string>> headers = {}) {
+    http::ClientRequest request;
+    request.url = s.base + path;
+    request.headers = std::move(headers);
+    if (!token.empty()) request.headers.emplace_back("Authorization", "Bearer " + token);
+    auto response = client_.Send(request);
+    EXPECT_TRUE(response.has_value()) << path;
+    return response ? *response : http::ClientResponse{};
+  }
+
+  http::ClientResponse Send(const RunningServer& s, std::string method, const std::string& path,
+                            std::vector<std::pair<std::string, std::string>> headers,
+                            std::string body = {}) {
+    http::ClientRequest request;
+    request.method = std::move(method);
+    request.url = s.base + path;
+    request.headers = std::move(headers);
+    request.body = std::move(body);
+    auto response = client_.Send(request);
+    EXPECT_TRUE(response.has_value()) << path;
+    return response ? *response : http::ClientResponse{};
+  }
+
+  // Signs in through the browser flow as `user` and returns the browser, cookies set.
+  Browser SignIn(const std::string& user, const std::string& next = "/api/me") {
+    Browser b;
+    auto page = b.Go("GET", claims_->base + "/login?next=" + http::UrlEncode(next));
+    EXPECT_EQ(page.status, 200) << b.last_url();
+    for (int step = 0;
+         step < 3 && page.status == 200 && page.body.find("name=\"prompt\"") != std::string::npos;
+         ++step) {
+      std::smatch action;
+      EXPECT_TRUE(std::regex_search(page.body, action, std::regex("action=\"([^\"]+)\"")));
+      std::string target = action[1];
+      if (target.starts_with("/")) target = "http://" + HostOf(b.last_url()) + target;
+      bool login = page.body.find("value=\"login\"") != std::string::npos;
+      std::string form = login ? "prompt=login&login=" + http::UrlEncode(user) + "&password=any"
+                               : "prompt=consent";
+      page = b.Go("POST", target, form);
+    }
+    return b;
+  }
+
+  static std::string* dir_;
+  static std::string* issuer_;
+  static int port_, provider_port_;
+  static testing::NodePeer* provider_;
+  static testing::NodePeer* uma_;
+  static store::Store* store_;
+  static RunningServer* claims_;
+  static RunningServer* uma_server_;
+  static std::atomic<int64_t> offset_s_;
+  http::HttpClient client_;
+};
+
+std::string* Security::dir_ = nullptr;
+std::string* Security::issuer_ = nullptr;
+int Security::port_ = 0;
+int Security::provider_port_ = 0;
+testing::NodePeer* Security::provider_ = nullptr;
+testing::NodePeer* Security::uma_ = nullptr;
+store::Store* Security::store_ = nullptr;
+RunningServer* Security::claims_ = nullptr;
+RunningServer* Security::uma_server_ = nullptr;
+std::atomic<int64_t> Security::offset_s_{0};
+
+const char* const kUsers[] = {"no-grants", "researcher-a", "researcher-b", "manager", "admin"};
+
+// One read path of the matrix: the request for a model, and how to read visible keys (and the
+// count the answer claims) out of a 200 answer.
+struct ReadPath {
+  std::string name;
+  std::function<std::string(const std::string& model)> path;
+  std::function<KeySet(const Json&)> keys;
+  std::function<int64_t(const Json&)> count;
+};
+
+std::vector<ReadPath> ReadPaths() {
+  return {
+      {"probe search", [](const std::string& m) { return "/api/probe/" + m; },
+       [](const Json& j) {
+         KeySet k;
+         for (const auto& key : j["keys"]) k.insert(key.get<std::string>());
+         return k;
+       },
+       [](const Json& j) { return j["found"].get<int64_t>(); }},
+      {"REST search",
+       [](const std::string& m) {
+         return "/api/" + m + "?rows=100" + (m == "hub" ? "" : "&facet.field=hub");
+       },
+       [](const Json& j) {
+         KeySet k;
+         for (const auto& row : j["list"]) k.insert(row["key"].get<std::string>());
+         return k;
+       },
+       [](const Json& j) {
+         // The facet counts cover exactly what the caller may see, too.
+         int64_t found = j["foundNum"].get<int64_t>();
+         const Json& facets = j["facet_counts"]["facet_fields"];
+         if (!facets.contains("hub")) return found;
+         int64_t faceted = 0;
+         for (const auto& [hub, n] : facets["hub"].items()) faceted += n.get<int64_t>();
+         return faceted == found ? found : -1;
+       }},
+  };
+}
+
+void CheckMatrix(Security* t, const RunningServer& s,
+                 const std::function<std::string(const std::string&)>& token_for) {
+  for (const char* user : kUsers) {
+    std::string token = token_for(user);
+    ASSERT_FALSE(token.empty()) << user;
+    const KeySet& visible = Visible().at(user);
+    for (const auto& path : ReadPaths()) {
+      for (const auto& m : Models()) {
+        auto r = t->Get(s, path.path(m), token);
+        ASSERT_EQ(r.status, 200) << path.name << " " << m << " as " << user << ": " << r.body;
+        Json j = Json::parse(r.body);
+        KeySet expect = Intersect(visible, KeysOf(m));
+        EXPECT_EQ(path.keys(j), expect) << path.name << " " << m << " as " << user;
+        EXPECT_EQ(path.count(j), static_cast<int64_t>(expect.size()))
+            << path.name << " " << m << " as " << user;
+      }
+    }
+    // One-entity reads: every key of the fleet, 200 when visible, 404 when not.
+    for (const auto& row : Fleet()) {
+      std::string key = row.fields[0].second;
+      for (const std::string prefix : {"/api/probe/", "/api/"}) {
+        auto r = t->Get(s, prefix + row.model + "/" + key, token);
+        EXPECT_EQ(r.status, visible.contains(key) ? 200 : 404) << prefix << key << " as " << user;
+      }
+    }
+  }
+}
+
+TEST_F(Security, MatrixWithGrantsFromClaims) {
+  CheckMatrix(this, *claims_, [this](const std::string& u) { return TokenFor(u); });
+}
+
+TEST_F(Security, MatrixWithGrantsFromUma) {
+  CheckMatrix(this, *uma_server_, [this](const std::string& u) { return TokenFor(u); });
+}
+
+TEST_F(Security, MeDescribesTheCaller) {
+  struct Case {
+    std::string user;
+    std::vector<std::string> grants;
+    bool admin, manager;
+  };
+  const Case cases[] = {
+      {"no-grants", {}, false, false},
+      {"researcher-a", {"HUB-moc-CLUSTER-c1-PROJECT-proj-a"}, false, false},
+      {"researcher-b", {"HUB-moc-CLUSTER-c1-PROJECT-proj-b"}, false, false},
+      {"manager", {"HUB-moc-CLUSTER-c1"}, false, true},
+      {"admin", {}, true, false},
+  };
+  for (const auto& c : cases) {
+    auto r = Get(*claims_, "/api/me", TokenFor(c.user));
+    ASSERT_EQ(r.status, 200) << c.user;
+    Json me = Json::parse(r.body);
+    EXPECT_EQ(me["name"], c.user);
+    EXPECT_EQ(me["subject"], c.user);
+    EXPECT_EQ(me["grants"].get<std::vector<std::string>>(), c.grants) << c.user;
+    EXPECT_EQ(me["admin"], c.admin) << c.user;
+    EXPECT_EQ(me["manager"], c.manager) << c.user;
+    EXPECT_FALSE(me.contains("csrf_token")) << "bearer callers have no CSRF token";
+  }
+}
+
+TEST_F(Security, WithoutCredentials) {
+  auto api = Get(*claims_, "/api/probe/gpu", "");
+  EXPECT_EQ(api.status, 401);
+  EXPECT_EQ(api.Header("www-authenticate"), "Bearer");
+  auto page = Get(*claims_, "/probe-page", "", {{"Accept", "text/html"}});
+  EXPECT_EQ(page.status, 302);
+  EXPECT_EQ(page.Header("location"), "/login?next=%2Fprobe-page");
+  EXPECT_EQ(Get(*claims_, "/healthz", "").status, 200);
+}
+
+TEST_F(Security, AttackTokensAreRefused) {
+  std::string good = TokenFor("researcher-a");
+  ASSERT_FALSE(good.empty());
+  std::string out = *dir_ + "/attacks.json";
+  std::string command = "node '" + std::string(AITELEMETRY_SOURCE_DIR) +
+                        "/tests/oidc/mint.mjs' --keys '" + *dir_ + "/keys.json' --issuer '" +
+                        *issuer_ + "' --good '" + good + "' --out '" + out + "'";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  Json doc = Json::parse(std::ifstream(out), nullptr, false);
+  ASSERT_TRUE(doc.is_object());
+  int refused = 0;
+  for (const auto& c : doc["cases"]) {
+    std::string name = c["name"], token = c["token"], expect = c["expect"];
+    if (token.empty() || token.find_first_of(" \r\n") != std::string::npos) continue;
+    auto r = Get(*claims_, "/api/probe/gpu", token);
+    if (expect == "accept") {
+      EXPECT_EQ(r.status, 200) << name << ": " << r.body;
+      continue;
+    }
+    ++refused;
+    if (expect == "too_large" && r.status == 431) continue;  // the server's header limit is lower
+    EXPECT_EQ(r.status, 401) << name << ": " << r.body;
+    EXPECT_EQ(r.Header("www-authenticate"), "Bearer error=\"invalid_token\"") << name;
+    EXPECT_EQ(r.body.find(token.substr(0, std::min<size_t>(token.size(), 24))), std::string::npos)
+        << name << ": the answer echoes the token";
+  }
+  EXPECT_GE(refused, 40);
+}
+
+TEST_F(Security, BrowserLoginCsrfAndLogout) {
+  Browser b = SignIn("admin");
+  std::string host = HostOf(claims_->base);
+  std::string session = b.Cookie(host, api::kSessionCookie);
+  ASSERT_EQ(session.size(), 43u) << "no session cookie after the login";
+  EXPECT_TRUE(b.Cookie(host, api::kLoginCookie).empty()) << "the login cookie is cleared";
+  EXPECT_EQ(b.last_url(), claims_->base + "/api/me") << "back where the login started";
+
+  std::vector<std::pair<std::string, std::string>> cookie = {
+      {"Cookie", std::string(api::kSessionCookie) + "=" + session}};
+  auto me = Send(*claims_, "GET", "/api/me", cookie);
+  ASSERT_EQ(me.status, 200) << me.body;
+  Json j = Json::parse(me.body);
+  EXPECT_EQ(j["name"], "admin");
+  EXPECT_TRUE(j["admin"].get<bool>());
+  std::string csrf = j.value("csrf_token", "");
+  ASSERT_EQ(csrf.size(), 43u);
+
+  // The session reads like the bearer token of the same user.
+  auto gpus = Send(*claims_, "GET", "/api/probe/gpu", cookie);
+  ASSERT_EQ(gpus.status, 200);
+  EXPECT_EQ(Json::parse(gpus.body)["found"], 4);
+
+  // CSRF: cookie-authenticated writes must echo the session's token.
+  const std::string project = "/api/probe/project/HUB-moc-CLUSTER-c1-PROJECT-proj-a";
+  EXPECT_EQ(Send(*claims_, "PATCH", project, cookie, "Project A").status, 403);
+  auto wrong = cookie;
+  wrong.emplace_back("X-CSRF-Token", std::string(csrf.size(), 'A'));
+  EXPECT_EQ(Send(*claims_, "PATCH", project, wrong, "Project A").status, 403);
+  auto right = cookie;
+  right.emplace_back("X-CSRF-Token", csrf);
+  auto patched = Send(*claims_, "PATCH", project, right, "Project A");
+  EXPECT_EQ(patched.status, 200) << patched.body;
+  // A bearer-token write needs no CSRF token.
+  EXPECT_EQ(Send(*claims_, "PATCH", project, {{"Authorization", "Bearer " + TokenFor("admin")}},
+                 "Project A2")
+                .status,
+            200);
+
+  // Logout deletes the session and sends the browser to the provider's end_session_endpoint.
+  auto out = Send(*claims_, "GET", "/logout", cookie);
+  EXPECT_EQ(out.status, 302);
+  EXPECT_TRUE(out.Header("location").starts_with(*issuer_ + "/protocol/openid-connect/logout?"))
+      << out.Header("location");
+  EXPECT_NE(out.Header("location").find("id_token_hint="), std::string::npos);
+  EXPECT_NE(out.Header("set-cookie").find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(Send(*claims_, "GET", "/api/me", cookie).status, 401);
+}
+
+TEST_F(Security, BrowserLoginOfAResearcherSeesOnlyTheirProject) {
+  Browser b = SignIn("researcher-a", "/probe-page");
+  std::string session = b.Cookie(HostOf(claims_->base), api::kSessionCookie);
+  ASSERT_FALSE(session.empty());
+  EXPECT_EQ(b.last_url(), claims_->base + "/probe-page");
+  std::vector<std::pair<std::string, std::string>> cookie = {
+      {"Cookie", std::string(api::kSessionCookie) + "=" + session}};
+  auto gpus = Send(*claims_, "GET", "/api/probe/gpu", cookie);
+  ASSERT_EQ(gpus.status, 200);
+  EXPECT_EQ(Json::parse(gpus.body)["keys"], Json::array({"HUB-moc-CLUSTER-c1-NODE-n1-GPU-ga"}));
+}
+
+TEST_F(Security, CallbackRefusesForgedOrReplayedState) {
+  // A callback this browser did not start (no login cookie): refused before any code exchange.
+  auto forged = Send(*claims_, "GET", "/callback?code=abc&state=xyz", {});
+  EXPECT_EQ(forged.status, 400);
+  auto mismatch = Send(*claims_, "GET", "/callback?code=abc&state=xyz",
+                       {{"Cookie", std::string(api::kLoginCookie) + "=other"}});
+  EXPECT_EQ(mismatch.status, 400);
+  // A state the server never issued, even with a matching cookie.
+  auto unknown = Send(*claims_, "GET", "/callback?code=abc&state=xyz",
+                      {{"Cookie", std::string(api::kLoginCookie) + "=xyz"}});
+  EXPECT_EQ(unknown.status, 400);
+  // The provider reports an error: no session.
+  auto error = Send(*claims_, "GET", "/callback?error=access_denied&state=xyz", {});
+  EXPECT_EQ(error.status, 401);
+  EXPECT_TRUE(error.Header("set-cookie").empty());
+}
+
+TEST_F(Security, ExpiredSessionIsRefused) {
+  Browser b = SignIn("researcher-b");
+  std::string session = b.Cookie(HostOf(claims_->base), api::kSessionCookie);
+  ASSERT_FALSE(session.empty());
+  std::vector<std::pair<std::string, std::string>> cookie = {
+      {"Cookie", std::string(api::kSessionCookie) + "=" + session}};
+  ASSERT_EQ(Send(*claims_, "GET", "/api/me", cookie).status, 200);
+  offset_s_ += 121;  // session_ttl is 120 s here
+  EXPECT_EQ(Send(*claims_, "GET", "/api/me", cookie).status, 401);
+  auto page = Send(*claims_, "GET", "/probe-page", {cookie[0], {"Accept", "text/html"}});
+  EXPECT_EQ(page.status, 302);
+  EXPECT_EQ(page.Header("location"), "/login?next=%2Fprobe-page");
+}
+
+std::string KidOf(const std::string& token) {
+  auto header = auth::Base64UrlDecode(token.substr(0, token.find('.')));
+  return header ? Json::parse(*header).value("kid", "") : "";
+}
+
+// Runs last: it restarts the provider with new keys.
+TEST_F(Security, KeyRotation) {
+  const RunningServer& s = *claims_;
+  std::string t1 = TokenFor("admin");
+  ASSERT_EQ(Get(s, "/api/me", t1).status, 200);
+
+  // The provider adds a new signing key and keeps the old one published.
+  StartProvider("add");
+  ASSERT_TRUE(provider_->ready().is_object());
+  std::string t2 = TokenFor("admin");
+  ASSERT_NE(KidOf(t2), KidOf(t1)) << "the provider did not sign with its new key";
+  offset_s_ += 31;  // past the unknown-kid refresh interval
+  int fetches = s.auth->keys->fetch_count();
+  EXPECT_EQ(Get(s, "/api/me", t2).status, 200) << "a new kid is fetched";
+  EXPECT_EQ(s.auth->keys->fetch_count(), fetches + 1);
+  EXPECT_EQ(Get(s, "/api/me", t1).status, 200) << "the old key is still published";
+
+  // The provider rotates again and retires the first key.
+  StartProvider("retire");
+  ASSERT_TRUE(provider_->ready().is_object());
+  std::string t3 = TokenFor("admin");
+  ASSERT_NE(KidOf(t3), KidOf(t2));
+  EXPECT_EQ(Get(s, "/api/me", t3).status, 401) << "refresh is rate-limited";
+  EXPECT_EQ(Get(s, "/api/me", t3).status, 401);
+  EXPECT_EQ(s.auth->keys->fetch_count(), fetches + 1);
+  offset_s_ += 31;
+  EXPECT_EQ(Get(s, "/api/me", t3).status, 200) << "accepted after the rate-limited refresh";
+  EXPECT_EQ(s.auth->keys->fetch_count(), fetches + 2);
+  EXPECT_EQ(Get(s, "/api/me", t2).status, 200);
+  EXPECT_EQ(Get(s, "/api/me", t1).status, 401) << "a removed key is refused after the refresh";
+}
+
+}  // namespace
+}  // namespace aitelemetry
