@@ -182,25 +182,7 @@ class Peers {
     worker_port_ = FreePort();
     if (auto problem = StartWorker(); !problem.empty()) return problem;
 
-    // Prometheus' first scrape comes a few seconds after the simulator starts: workloads that
-    // start from then on are seen from their first sample.
-    plan_ = ChoosePlan(Now() + 20s, Now() + 110s);
-    if (!plan_) return "no seed in 1..200 has two active workloads starting and ending soon";
-
     const int sim_port = FreePort();
-    if (auto problem =
-            sim_.Start({AITELEMETRY_BINARY_PATH, "simulate", "--gpus", std::to_string(kGpus),
-                        "--seed", std::to_string(plan_->seed), "--slot", "10s", "--listen",
-                        fmt::format("127.0.0.1:{}", sim_port)},
-                       dir_ + "/simulate.log");
-        !problem.empty()) {
-      return problem;
-    }
-    if (auto problem = sim_.WaitReady(fmt::format("http://127.0.0.1:{}/healthz", sim_port), 30s);
-        !problem.empty()) {
-      return "simulate: " + problem;
-    }
-
     am_port_ = FreePort();
     if (auto problem = WriteAlertmanagerConfig(); !problem.empty()) return problem;
     if (auto problem = alertmanager_.Start(
@@ -239,6 +221,33 @@ class Peers {
             prometheus_.WaitReady(fmt::format("http://127.0.0.1:{}/-/ready", prom_port), 30s);
         !problem.empty()) {
       return "prometheus: " + problem;
+    }
+    // Prometheus already tries to scrape the simulator's port: the simulator is up within a
+    // second and scraped within kScrape, so workloads that start a few seconds from now are seen
+    // from their first sample.
+    plan_ = ChoosePlan(Now() + 8s, Now() + 90s);
+    if (!plan_) return "no seed in 1..200 has two active workloads starting and ending soon";
+
+    if (auto problem = sim_.Start(
+            {AITELEMETRY_BINARY_PATH, "simulate", "--gpus", std::to_string(kGpus), "--seed",
+             std::to_string(plan_->seed), "--slot", fmt::format("{}s", kSlot.count()), "--listen",
+             fmt::format("127.0.0.1:{}", sim_port)},
+            dir_ + "/simulate.log");
+        !problem.empty()) {
+      return problem;
+    }
+    if (auto problem = sim_.WaitReady(fmt::format("http://127.0.0.1:{}/healthz", sim_port), 30s);
+        !problem.empty()) {
+      return "simulate: " + problem;
+    }
+
+    const Timestamp first_start =
+        sim::SlotStart(*plan_->fleet, plan_->targets.front().holding.start_slot);
+    for (const Target& t : plan_->targets) {
+      if (sim::SlotStart(*plan_->fleet, t.holding.start_slot) < Now() + kScrape) {
+        return fmt::format("the simulator came up too late ({}) for workloads starting at {}",
+                           FormatRfc3339(Now()), FormatRfc3339(first_start));
+      }
     }
     auto db = store::Connect("sqlite:" + DbPath());
     if (!db) return "cannot open the worker's database: " + db.error().message;
@@ -716,6 +725,9 @@ TEST_F(TracesE2e, SimulatedWorkloadsBecomeOneSpanPerSessionWithTheAlertTimes) {
     const Timestamp began = sim::SlotStart(fleet, t.holding.start_slot);
     const Timestamp stopped = sim::SlotStart(fleet, t.holding.end_slot);
     const int64_t start = sessions[0].started_at, end = sessions[0].ended_at;
+    std::cout << fmt::format(
+        "{}: startsAt = start boundary + {:.3f} s, endsAt = end boundary + {:.3f} s\n", t.pod,
+        static_cast<double>(start - Ns(began)) / 1e9, static_cast<double>(end - Ns(stopped)) / 1e9);
     EXPECT_GE(start, Ns(began + kFor - kEarly)) << Iso(start);
     EXPECT_LE(start, Ns(began + kFor + kScrape + kEval + kLate)) << Iso(start);
     EXPECT_GE(end, Ns(stopped - kEarly)) << Iso(end);
@@ -778,13 +790,20 @@ TEST_F(TracesE2e, SimulatedWorkloadsBecomeOneSpanPerSessionWithTheAlertTimes) {
   std::cout << fmt::format("{} sessions ({} closed from simulated workloads), {} spans\n",
                            sessions.size(), real, spans.size());
 
-  // The worker's metrics say the same.
-  auto metrics = Call("GET", peers_->WorkerUrl() + "/metrics").body;
-  EXPECT_NE(metrics.find(fmt::format("\naitelemetry_spans_exported_total {}\n", spans.size())),
-            std::string::npos)
-      << metrics;
-  EXPECT_NE(metrics.find("\naitelemetry_spans_pending 0\n"), std::string::npos) << metrics;
-  EXPECT_NE(metrics.find("\naitelemetry_spans_failed_total 0\n"), std::string::npos) << metrics;
+  // The worker's metrics agree with its outbox (read again: sessions may have closed since).
+  std::string metrics;
+  bool metrics_agree = PollUntil(30s, [&] {
+    const int64_t sent =
+        peers_->Count("SELECT count(*) FROM span_outbox WHERE state = ?", {std::string("sent")});
+    const int64_t total = peers_->Count("SELECT count(*) FROM span_outbox", {});
+    metrics = Call("GET", peers_->WorkerUrl() + "/metrics").body;
+    return sent == total &&
+           metrics.find(fmt::format("\naitelemetry_spans_exported_total {}\n", sent)) !=
+               std::string::npos &&
+           metrics.find("\naitelemetry_spans_pending 0\n") != std::string::npos &&
+           metrics.find("\naitelemetry_spans_failed_total 0\n") != std::string::npos;
+  });
+  EXPECT_TRUE(metrics_agree) << metrics;
 }
 
 }  // namespace
