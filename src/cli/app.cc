@@ -1,5 +1,7 @@
 #include "cli/app.h"
 
+#include <strings.h>
+
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -94,7 +96,9 @@ Status AddTraceWorker(http::Router& router, Services& s) {
   router.Add("POST", "/api/alerts", [&s, token, &received](const http::Request& req) {
     if (!token.empty()) {
       std::string auth = req.Header("authorization");
-      if (!auth.starts_with("Bearer ") || !ConstantTimeEquals(auth.substr(7), token)) {
+      // The scheme name is case-insensitive (RFC 9110 section 11.1).
+      bool bearer = auth.size() > 7 && strncasecmp(auth.c_str(), "bearer ", 7) == 0;
+      if (!bearer || !ConstantTimeEquals(auth.substr(7), token)) {
         http::Response r = http::Problem(401, "a valid bearer token is required");
         r.Set("WWW-Authenticate", "Bearer error=\"invalid_token\"");
         return r;

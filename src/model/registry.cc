@@ -201,7 +201,7 @@ std::vector<Model> BuildRegistry() {
         F("gpu_key", FieldType::kString, kFilterable, "The GPU it is part of.", "", "", "isPartOf",
           "gpu"),
         F("gpu_uuid", FieldType::kString, kText | kFilterable, "UUID of the parent GPU."),
-        F("gpu_i_id", FieldType::kString, kFilterable, "MIG GPU instance id (GPU_I_ID)."),
+        F("gpu_i_id", FieldType::kString, kFilterable | kSortable, "MIG GPU instance id (GPU_I_ID)."),
         F("profile", FieldType::kString, kFacet | kSearchable,
           "MIG profile (GPU_I_PROFILE), e.g. 3g.40gb.", "", "", "migProfile"),
         F("compute_share", FieldType::kReal, kNum,

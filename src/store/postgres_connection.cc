@@ -51,6 +51,7 @@ class PostgresConnection final : public SqlConnection {
     int rows = PQntuples(*res);
     std::vector<Value> row(types.size());
     for (int r = 0; r < rows; ++r) {
+      row.resize(types.size());  // the callback may have moved the vector away
       for (size_t i = 0; i < types.size(); ++i) {
         int c = static_cast<int>(i);
         if (PQgetisnull(*res, r, c)) {

@@ -39,6 +39,7 @@ class SqliteConnection final : public SqlConnection {
     std::vector<Value> row(types.size());
     int rc;
     while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+      row.resize(types.size());  // the callback may have moved the vector away
       for (size_t i = 0; i < types.size(); ++i)
         row[i] = Column(*stmt, static_cast<int>(i), types[i]);
       on_row(row);

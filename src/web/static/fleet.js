@@ -9,7 +9,9 @@ import { timeChart } from './charts.js';
 
 const PRESENT = '-state:gone';
 const ALLOCATED = 'state:(allocated-idle OR active)';
-const IDLE_FIELDS = 'key,hub,cluster,node,gpu_index,gpu_key,gpu_i_id,profile,model_name,project,pod,state,last_active_at,first_seen_at,memory_used_bytes';
+// fl names must exist on the model asked (the API refuses unknown fields), so each has its own list.
+const IDLE_COMMON = 'key,hub,cluster,node,model_name,project,pod,state,last_active_at,first_seen_at,memory_used_bytes';
+const IDLE_FIELDS = { gpu: `${IDLE_COMMON},gpu_index`, 'gpu-slice': `${IDLE_COMMON},gpu_key,gpu_i_id,profile` };
 
 export async function mount(root) {
   const funnel = section('GPU funnel', { subtitle: 'Present GPUs, now. Effective = Σ engine activity, in GPU-equivalents.', wide: true });
@@ -89,8 +91,8 @@ async function drawCounts(funnelBody, modelBody, clusterBody) {
 }
 
 async function drawIdle(body) {
-  const params = { fq: 'state:allocated-idle', sort: 'last_active_at asc', rows: 50, fl: IDLE_FIELDS };
-  const [gpus, slices] = await Promise.all([api('gpu', params), api('gpu-slice', params)]);
+  const params = (model) => ({ fq: 'state:allocated-idle', sort: 'last_active_at asc', rows: 50, fl: IDLE_FIELDS[model] });
+  const [gpus, slices] = await Promise.all([api('gpu', params('gpu')), api('gpu-slice', params('gpu-slice'))]);
   const rows = [...gpus.list.map((g) => ({ ...g, kind: 'GPU', gpuKey: g.key })), ...slices.list.map((s) => ({ ...s, kind: `Slice ${s.profile || s.gpu_i_id}`, gpuKey: s.gpu_key }))];
   // Idle since the last activity; never active: since it was first seen.
   for (const r of rows) r.idleFor = ageSeconds(r.last_active_at ?? r.first_seen_at);
@@ -100,14 +102,14 @@ async function drawIdle(body) {
       { label: 'Device', value: (r) => link(hrefFor.gpu(r.gpuKey), `${r.node} · GPU ${r.gpu_index ?? ''}`.trim()) },
       { label: 'Kind', value: (r) => r.kind },
       { label: 'Model', value: (r) => r.model_name ?? '—' },
-      { label: 'Held by', value: (r) => el('span', {}, link(hrefFor.project(projectKey(r.hub, r.cluster, r.project)), r.project), r.pod ? el('span', { class: 'muted' }, ` / ${r.pod}`) : '') },
+      { label: 'Held by', value: (r) => el('span', {}, r.project ? link(hrefFor.project(projectKey(r.hub, r.cluster, r.project)), r.project) : el('span', { class: 'muted' }, 'unknown project'), r.pod ? el('span', { class: 'muted' }, ` / ${r.pod}`) : '') },
       { label: 'Idle for', unit: 'now − last activity', num: true, value: (r) => el('span', { class: 'idle-for' }, r.last_active_at ? duration(r.idleFor) : `> ${duration(r.idleFor)}`), title: (r) => r.last_active_at ? `last active ${dateTime(r.last_active_at)}` : 'no activity since first seen' },
       { label: 'Memory held', num: true, value: (r) => bytes(r.memory_used_bytes) },
       { label: 'State', value: (r) => stateBadge(r.state) },
     ], rows, { caption: 'Allocated but idle devices', emptyTitle: 'No idle holders.', emptyHint: 'Every allocated GPU and slice shows engine activity right now.', rowClass: () => 'flag-row' }),
     rows.length ? el('div', { class: 'table-foot-row' },
-      tableFooter({ returned: gpus.returnedNum, found: gpus.foundNum, csv: { path: 'gpu', params } }),
-      tableFooter({ returned: slices.returnedNum, found: slices.foundNum, csv: { path: 'gpu-slice', params } })) : null);
+      tableFooter({ returned: gpus.returnedNum, found: gpus.foundNum, csv: { path: 'gpu', params: params('gpu') } }),
+      tableFooter({ returned: slices.returnedNum, found: slices.foundNum, csv: { path: 'gpu-slice', params: params('gpu-slice') } })) : null);
 }
 
 async function drawUsage(body) {
