@@ -91,7 +91,8 @@ async function drawCounts(funnelBody, modelBody, clusterBody) {
 }
 
 async function drawIdle(body) {
-  const params = (model) => ({ fq: 'state:allocated-idle', sort: 'last_active_at asc', rows: 50, fl: IDLE_FIELDS[model] });
+  // A MIG parent takes the busiest state of its slices; its idle slices are listed themselves.
+  const params = (model) => ({ fq: model === 'gpu' ? ['state:allocated-idle', '-mig_enabled:true'] : 'state:allocated-idle', sort: 'last_active_at asc', rows: 50, fl: IDLE_FIELDS[model] });
   const [gpus, slices] = await Promise.all([api('gpu', params('gpu')), api('gpu-slice', params('gpu-slice'))]);
   const rows = [...gpus.list.map((g) => ({ ...g, kind: 'GPU', gpuKey: g.key })), ...slices.list.map((s) => ({ ...s, kind: `Slice ${s.profile || s.gpu_i_id}`, gpuKey: s.gpu_key }))];
   // Idle since the last activity; never active: since it was first seen.
