@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -124,9 +125,10 @@ std::string Get(const std::string& url) { return Output("curl -fsS --max-time 5 
 // The value of `aitelemetry_leader{job="worker"}` at `base`, or -1.
 int Leader(const std::string& base) {
   std::string m = Get(base + "/metrics");
-  auto at = m.find("aitelemetry_leader{job=\"worker\"} ");
+  const std::string name = "aitelemetry_leader{job=\"worker\"} ";
+  auto at = m.find(name);
   if (at == std::string::npos) return -1;
-  return m[at + 34] == '1' ? 1 : 0;
+  return m.compare(at + name.size(), 1, "1") == 0 ? 1 : 0;
 }
 
 class ScaleOut : public ::testing::Test {

@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include "api/caller.h"
 #include "api/docs.h"
 #include "api/ngsi_routes.h"
 #include "api/rest.h"
@@ -172,6 +173,7 @@ void AddRetention(Services& s) {
                        FormatDuration(retention));
         }
       }));
+  s.leader_tasks.push_back(s.tasks.back().get());
 }
 
 // One Periodic per hub, every `interval`; a failing hub only logs and counts its error.
@@ -287,6 +289,19 @@ int RunRole(Role role, const config::Config& c) {
   }
   s.store = std::move(*store);
   auto router = std::make_shared<http::Router>();
+  if (serves_site && c.auth.issuer.empty()) {
+    // Open local mode (loopback only, checked above): every caller is an admin who sees all.
+    router->Use([](http::Request& req, const std::function<http::Response(http::Request&)>& next) {
+      if (!req.principal.has_value()) {
+        api::Caller open;
+        open.authenticated = open.open_mode = open.admin = true;
+        open.name = "local";
+        open.scope = store::Scope::All();
+        req.principal = std::move(open);
+      }
+      return next(req);
+    });
+  }
   AddHealthRoutes(*router, s);
   if (serves_site) {
     web::AddWebRoutes(*router, {c.tracing_ui_url, c.interval, AITELEMETRY_VERSION});
