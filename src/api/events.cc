@@ -98,6 +98,8 @@ http::Response EventStream(store::Store& store, EventsParams params, store::Scop
       out = fmt::format("retry: 2000\n: stream from seq {}\n\n", state->last);
       return true;
     }
+    // Read before the query: a notification arriving after it ends the wait below at once.
+    const uint64_t generation = state->options.wake ? state->options.wake->generation() : 0;
     auto changes = state->store->ChangesSince(state->last, state->params.models, state->scope,
                                               state->options.batch);
     if (!changes) {
@@ -118,7 +120,11 @@ http::Response EventStream(store::Store& store, EventsParams params, store::Scop
       out = ": heartbeat\n\n";
       return true;
     }
-    std::this_thread::sleep_for(state->options.poll);
+    if (state->options.wake != nullptr) {
+      state->options.wake->WaitForChange(generation, state->options.poll);
+    } else {
+      std::this_thread::sleep_for(state->options.poll);
+    }
     return true;
   };
   return r;

@@ -11,6 +11,7 @@
 #include "api/params.h"
 #include "core/result.h"
 #include "http/message.h"
+#include "store/change_listener.h"
 #include "store/store.h"
 
 namespace aitelemetry::api {
@@ -19,6 +20,9 @@ struct EventsOptions {
   std::chrono::milliseconds poll{500};         // how often the feed is read
   std::chrono::milliseconds heartbeat{15000};  // a comment line after this long without events
   int64_t batch = 500;                         // changes read per poll
+  // Wakes a waiting stream as soon as any process appends changes (PostgreSQL NOTIFY); null: poll
+  // only. Requires: outlives the streams.
+  store::ChangeListener* wake = nullptr;
 };
 
 struct EventsParams {

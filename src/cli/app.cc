@@ -2,6 +2,8 @@
 
 #include <strings.h>
 
+#include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -13,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/auth_web.h"
+#include "api/caller.h"
 #include "api/docs.h"
 #include "api/ngsi_routes.h"
 #include "api/rest.h"
@@ -23,6 +26,8 @@
 #include "http/server.h"
 #include "metrics/metrics.h"
 #include "model/registry.h"
+#include "store/change_listener.h"
+#include "store/leader.h"
 #include "store/store.h"
 #include "trace/alert_service.h"
 #include "trace/otlp_exporter.h"
@@ -60,7 +65,11 @@ struct Services {
   std::unique_ptr<trace::OutboxDrainer> drainer;
   std::unique_ptr<collect::SyncMetrics> sync_metrics;
   std::vector<std::unique_ptr<collect::HubSyncer>> syncers;
-  std::vector<std::unique_ptr<Periodic>> tasks;  // stopped before the members above go away
+  std::unique_ptr<store::ChangeListener> listener;  // wakes live views; null on SQLite
+  std::unique_ptr<store::LeaderElection> election;  // the worker lock; null when serving only
+  std::atomic<bool> leading{false};                 // set by the "leader" task only
+  std::vector<Periodic*> leader_tasks;              // run only while leading; poked on takeover
+  std::vector<std::unique_ptr<Periodic>> tasks;     // stopped before the members above go away
 };
 
 void AddHealthRoutes(http::Router& router, Services& s) {
@@ -157,16 +166,19 @@ Status AddTraceWorker(http::Router& router, Services& s) {
 // Deletes usage history older than `retention` (daily; PostgreSQL drops whole month partitions).
 void AddRetention(Services& s) {
   auto retention = std::chrono::duration_cast<Nanos>(s.config.retention);
-  s.tasks.push_back(std::make_unique<Periodic>("retention", std::chrono::hours(24), [&s, retention] {
-    const auto* usage = model::FindModel("usage");
-    auto removed = s.store->ApplyRetention(*usage, Now() - retention);
-    if (!removed) {
-      spdlog::warn("retention: {}", removed.error().message);
-    } else if (*removed > 0) {
-      spdlog::info("retention: removed {} usage rows older than {}", *removed,
-                   FormatDuration(retention));
-    }
-  }));
+  s.tasks.push_back(
+      std::make_unique<Periodic>("retention", std::chrono::hours(24), [&s, retention] {
+        if (!s.leading) return;
+        const auto* usage = model::FindModel("usage");
+        auto removed = s.store->ApplyRetention(*usage, Now() - retention);
+        if (!removed) {
+          spdlog::warn("retention: {}", removed.error().message);
+        } else if (*removed > 0) {
+          spdlog::info("retention: removed {} usage rows older than {}", *removed,
+                       FormatDuration(retention));
+        }
+      }));
+  s.leader_tasks.push_back(s.tasks.back().get());
 }
 
 // One Periodic per hub, every `interval`; a failing hub only logs and counts its error.
@@ -198,7 +210,8 @@ Status AddCollector(Services& s) {
     const Nanos interval = c.interval;
     s.tasks.push_back(std::make_unique<Periodic>(
         "sync-" + h->options().hub, std::chrono::duration_cast<std::chrono::milliseconds>(interval),
-        [h, interval] {
+        [&s, h, interval] {
+          if (!s.leading) return;
           auto r = h->SyncOnce(collect::HubSyncer::GridTime(Now(), interval));
           if (!r) {
             spdlog::warn("sync: {}", r.error().message);
@@ -207,8 +220,44 @@ Status AddCollector(Services& s) {
           spdlog::info("sync: hub {}: {} series, {} GPUs, {} slices, {} gone in {:.2f} s",
                        h->options().hub, r->series, r->gpus, r->slices, r->counts.gone, r->seconds);
         }));
+    s.leader_tasks.push_back(s.tasks.back().get());
   }
   if (c.hubs.empty()) spdlog::info("no hubs configured: the collector is idle");
+  return Ok();
+}
+
+// One worker at a time runs the collector and retention: the holder of the "worker" lock (always
+// this process on SQLite). A standby retries every interval/2 (at most 5 s) and, on taking over,
+// pokes those tasks so the first sync does not wait for the next tick.
+Status AddLeaderElection(Services& s) {
+  auto election = store::LeaderElection::Create(s.config.db, "worker");
+  if (!election) return Fail(election.error());
+  s.election = std::move(*election);
+  auto& gauge = s.metrics.Gauge("aitelemetry_leader",
+                                "1 while this process holds the job's lock, else 0.", {"job"});
+  gauge.Set({"worker"}, 0);
+  auto every = std::min<std::chrono::milliseconds>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(s.config.interval) / 2,
+      std::chrono::seconds(5));
+  every = std::max<std::chrono::milliseconds>(every, std::chrono::milliseconds(100));
+  s.tasks.push_back(std::make_unique<Periodic>("leader", every, [&s, &gauge] {
+    auto got = s.election->Acquire();
+    // An error means the lock's connection was lost (and the lock with it); the second attempt
+    // reconnects, so a restarted server costs a leader nothing when nobody else got there first.
+    if (!got) got = s.election->Acquire();
+    const bool now = got && *got;
+    const bool was = s.leading.exchange(now);
+    gauge.Set({"worker"}, now ? 1 : 0);
+    if (now && !was) {
+      spdlog::info("leader: this process now runs the worker's collector and retention");
+      for (Periodic* t : s.leader_tasks) t->Poke();
+    } else if (!now && was) {
+      spdlog::warn("leader: lost the worker lock{}; standing by",
+                   got ? "" : " (" + got.error().message + ")");
+    } else if (!got) {
+      spdlog::debug("leader: {}", got.error().message);
+    }
+  }));
   return Ok();
 }
 
@@ -263,7 +312,10 @@ int RunRole(Role role, const config::Config& c) {
       }));
     }
     web::AddWebRoutes(*router, {c.tracing_ui_url, c.interval, AITELEMETRY_VERSION});
-    api::AddRestRoutes(*router, {s.store.get()});
+    s.listener = store::ChangeListener::Start(c.db);
+    api::RestDeps rest{s.store.get()};
+    rest.events.wake = s.listener.get();
+    api::AddRestRoutes(*router, rest);
     api::AddDocRoutes(*router, {AITELEMETRY_VERSION, c.auth.issuer});
     api::AddNgsiRoutes(*router, *s.store);
   }
@@ -275,12 +327,18 @@ int RunRole(Role role, const config::Config& c) {
     AddRetention(s);
     // The change feed keeps a day: enough for a live view to resume after a restart.
     s.tasks.push_back(std::make_unique<Periodic>("change-feed", std::chrono::minutes(10), [&s] {
+      if (!s.leading) return;
       auto r = s.store->TrimChanges(Now() - std::chrono::hours(24));
       if (!r) spdlog::warn("change feed trim: {}", r.error().message);
     }));
+    s.leader_tasks.push_back(s.tasks.back().get());
     if (auto st = AddCollector(s); !st) {
       fmt::print(stderr, "aitelemetry: {}\n", st.error().message);
       return 2;
+    }
+    if (auto st = AddLeaderElection(s); !st) {
+      fmt::print(stderr, "aitelemetry: leader election: {}\n", st.error().message);
+      return 1;
     }
   }
   http::ServerOptions so;

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "collect/sync_changes.h"
+
 namespace aitelemetry::collect {
 namespace {
 
@@ -94,10 +96,15 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
       if (auto s = w.Upsert(*model::FindModel("usage"), usage.Records()); !s) return s;
       through = at;
     }
+    // Live views hear of state and holder changes: facts before and after, diffed in here.
+    auto before = ReadHubFacts(w, hub);
+    if (!before) return Fail(before.error());
     auto counts = ApplySnapshot(w, snap, at, through);
     if (!counts) return Fail(counts.error());
     report.counts = *counts;
-    return Ok();
+    auto after = ReadHubFacts(w, hub);
+    if (!after) return Fail(after.error());
+    return w.AppendChanges(SyncChanges(*before, *after, hub, at));
   });
   if (!st) return fail(st.error());
   report.usage_counted = count_usage;

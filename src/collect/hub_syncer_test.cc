@@ -133,6 +133,41 @@ TEST_F(HubSyncerTest, WritesEveryEntityOnceWithOpenAllocations) {
             std::string::npos);
 }
 
+// The change feed hears of every new entity once, then only of state and holder changes, and
+// of one "sync" summary per model each time; a repeated snapshot adds summaries alone.
+TEST_F(HubSyncerTest, SyncsAppendOnlyStateAndHolderChanges) {
+  auto syncer = Syncer(Sim());
+  ASSERT_TRUE(syncer->SyncOnce(kT0));
+  auto first = store_->ChangesSince(0, {}, store::Scope::All(), 100'000);
+  ASSERT_TRUE(first) << first.error().message;
+  std::map<std::string, int> inserts, summaries;
+  for (const auto& c : *first) {
+    EXPECT_EQ(c.at, kT0);
+    if (c.op == "insert") ++inserts[c.model];
+    if (c.op == "sync") ++summaries[c.model];
+  }
+  EXPECT_EQ(inserts["gpu"], static_cast<int>(fleet_.gpus.size()));
+  EXPECT_EQ(inserts["gpu-slice"], static_cast<int>(fleet_.slices.size()));
+  EXPECT_EQ(inserts["node"], static_cast<int>(fleet_.nodes.size()));
+  for (const char* m : {"cluster", "node", "project", "gpu", "gpu-slice"}) {
+    EXPECT_EQ(summaries[m], 1) << m;
+  }
+  // The same sample again (a retry at the same time): nothing changed but the summaries.
+  ASSERT_TRUE(syncer->SyncOnce(kT0));
+  auto again = store_->ChangesSince(first->back().seq, {}, store::Scope::All(), 100'000);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->size(), 5u);
+  for (const auto& c : *again) EXPECT_EQ(c.op, "sync") << c.model << " " << c.key;
+  // Later samples: only entities whose state or holder differs from the previous sync.
+  ASSERT_TRUE(syncer->SyncOnce(kT0 + hours(3)));
+  auto later = store_->ChangesSince(again->back().seq, {}, store::Scope::All(), 100'000);
+  ASSERT_TRUE(later);
+  for (const auto& c : *later) {
+    EXPECT_TRUE(c.op == "update" || c.op == "sync" || c.op == "insert" || c.op == "gone") << c.op;
+  }
+  EXPECT_LT(later->size(), fleet_.gpus.size() + fleet_.slices.size() + fleet_.nodes.size());
+}
+
 TEST_F(HubSyncerTest, LiveUsageMatchesTruthAndRepeatsCountOnce) {
   auto syncer = Syncer(Sim());
   for (Timestamp t = kT0; t < kT0 + hours(2); t += minutes(10)) {

@@ -85,7 +85,15 @@ Status AppendOn(SqlConnection& conn, std::vector<Change>& changes) {
     rows.push_back(std::move(r));
   }
   Store::Writer w(conn);
-  return w.Upsert(m, rows);
+  if (auto st = w.Upsert(m, rows); !st) return st;
+  if (conn.dialect() == Dialect::kPostgres) {
+    // Delivered at commit to every LISTENing process (ChangeListener): live views on all
+    // replicas wake at once instead of at their next poll. Dropped on rollback, like the rows.
+    Value payload[] = {std::to_string(last)};
+    auto n = conn.Exec("SELECT pg_notify('" + std::string(kChangeChannel) + "', ?)", payload);
+    if (!n) return Fail(n.error());
+  }
+  return Ok();
 }
 
 }  // namespace

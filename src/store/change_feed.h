@@ -13,6 +13,9 @@
 
 namespace aitelemetry::store {
 
+// The PostgreSQL notification channel appending changes signals (payload: the last seq).
+inline constexpr const char* kChangeChannel = "aitelemetry_changes";
+
 // One change. `hub`/`cluster`/`project` place it in the grant tree: a reader sees it only when its
 // scope covers them (a change without a project is invisible to project-only grants).
 struct Change {

@@ -285,6 +285,17 @@ std::unique_ptr<SqlConnection> Store::Acquire() {
   }
 }
 
+void Store::DropIdle() {
+  std::vector<std::unique_ptr<SqlConnection>> idle;
+  {
+    std::lock_guard lock(mu_);
+    idle.swap(idle_);
+    open_ -= static_cast<int>(idle.size());
+    cv_.notify_all();
+  }
+  // Closed outside the lock: closing a broken connection may wait on the network.
+}
+
 void Store::Release(std::unique_ptr<SqlConnection> conn) {
   std::lock_guard lock(mu_);
   idle_.push_back(std::move(conn));
@@ -298,7 +309,12 @@ Status Store::WithConnection(const std::function<Status(SqlConnection&)>& fn) {
                 fmt::format("store: cannot connect to {}", RedactUrl(options_.url)));
   }
   Status st = fn(*lease.get());
-  if (!st && st.error().code == ErrorCode::kUnavailable) lease.Discard();
+  if (!st && st.error().code == ErrorCode::kUnavailable) {
+    lease.Discard();
+    // A lost connection usually means a restarted or failed-over server: the idle ones opened
+    // before it are broken too, and each would fail one more caller. Reconnect lazily instead.
+    DropIdle();
+  }
   return st;
 }
 

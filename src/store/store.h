@@ -117,6 +117,8 @@ class Store {
   Store() = default;
   std::unique_ptr<SqlConnection> Acquire();
   void Release(std::unique_ptr<SqlConnection> conn);
+  // Closes every idle connection (after one was found broken).
+  void DropIdle();
 
   StoreOptions options_;
   Dialect dialect_ = Dialect::kSqlite;
