@@ -55,18 +55,22 @@ std::vector<std::string> CreateTableSql(const Model& m, Dialect dialect) {
   if (!m.scope.cluster.empty()) scope_cols += ", " + m.scope.cluster;
   if (!m.scope.project.empty()) scope_cols += ", " + m.scope.project;
   index(scope_cols, "scope");
+  // The fleet views' most common search: units in a state, of a model, a page in key order. With
+  // the key last the index answers the page in order and the count and the model facet without
+  // reading the table (measured on 100,000 GPUs: 40 ms -> 3 ms for page + count + facet).
+  const bool state_model = m.FindField("state") != nullptr && m.FindField("model_name") != nullptr;
+  if (state_model) index("state, model_name, key", "state_model_name");
+  // A column leading a composite index needs no index of its own (the composite serves it), and
+  // every index costs each upsert.
+  auto leads_composite = [&](const std::string& name) {
+    return name == m.scope.hub || (state_model && name == "state");
+  };
   for (const auto& f : m.fields) {
-    if (&f == &m.fields[0]) continue;
+    if (&f == &m.fields[0] || leads_composite(f.name)) continue;
     if (f.Has(model::kFacetable) || f.name == m.time_field || f.name == "last_seen_at" ||
         !f.relation.empty()) {
       index(f.name, f.name);
     }
-  }
-  // The fleet views' most common search: units in a state, of a model, a page in key order. With
-  // the key last the index answers the page in order and the count and the model facet without
-  // reading the table (measured on 100,000 GPUs: 40 ms -> 3 ms for page + count + facet).
-  if (m.FindField("state") != nullptr && m.FindField("model_name") != nullptr) {
-    index("state, model_name, key", "state_model_name");
   }
   return out;
 }
