@@ -78,7 +78,8 @@ Status EnsurePartitions(SqlConnection& conn, const Model& m, std::span<const Rec
 // `state` and one on `model_name` look alike). After an upsert of `written` rows, ANALYZE the table
 // when it has no statistics yet or when the batch alone is more than twice the rows they describe:
 // a first load or a large growth (about 0.1 s per 100,000 GPUs; a sampled ANALYZE is cheaper but
-// its estimates mislead the planner). So a table is analyzed O(log rows) times in its life.
+// its estimates mislead the planner). Statistics from a first load keep their proportions as a
+// table grows by small batches, which is what the planner's choices rest on.
 // PostgreSQL's autovacuum keeps its statistics current.
 Status RefreshStatistics(SqlConnection& conn, const Model& m, size_t written) {
   constexpr size_t kMinRows = 1000;
