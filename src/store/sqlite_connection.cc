@@ -1,4 +1,5 @@
-// SQLite backend: WAL mode, foreign keys on, a busy timeout, prepared statements cached per text.
+// SQLite backend: WAL mode, foreign keys on, a busy timeout, a 64 MiB page cache, prepared
+// statements cached per text.
 #include <sqlite3.h>
 
 #include <unordered_map>
@@ -157,8 +158,13 @@ Result<std::unique_ptr<SqlConnection>> ConnectSqlite(const std::string& path) {
   sqlite3_busy_timeout(db, 10000);
   auto conn = std::make_unique<SqliteConnection>(db);
   // A file that is not a database fails on its first read: the journal-mode pragma reads page 1.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON",
-                             "PRAGMA synchronous=NORMAL", "PRAGMA temp_store=MEMORY"}) {
+  // Each connection keeps up to 64 MiB of pages: with SQLite's default 2 MiB a search over
+  // 100,000 GPUs rereads most of the table from the file for every statement. (A memory map
+  // instead counts every page of the file it touches in the process's resident set: +360 MiB
+  // in the collector's 100,000-GPU sync, for no gain once the searches are served by indexes.)
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL",
+        "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-65536"}) {
     auto st = conn->Simple(pragma);
     if (!st) {
       return Fail(st.error().code == ErrorCode::kDataLoss ? ErrorCode::kDataLoss : st.error().code,
