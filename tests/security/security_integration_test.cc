@@ -8,16 +8,23 @@
 //              cluster c2: node n2 with GPU gc (project proj-c)
 //   hub other: cluster x1: node nx with GPU gx (project proj-x)
 //
+// plus one hour of usage per GPU (held by the GPU's project) and one change event per project and
+// GPU. The REST and NGSI-LD routes are wired as cli/app.cc wires them.
+//
 // The visibility matrix is a table over (read path x caller): each row names a path and how to
 // read the visible keys out of its answer, so a new read path is one row.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -26,18 +33,21 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "api/auth_web.h"
 #include "api/caller.h"
+#include "api/ngsi_routes.h"
 #include "api/rest.h"
 #include "auth/base64url.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "model/record.h"
 #include "oidc/node_peer.h"
+#include "store/change_feed.h"
 #include "store/store.h"
 
 namespace aitelemetry {
@@ -137,6 +147,27 @@ const std::vector<Row>& Fleet() {
   };
   return rows;
 }
+
+// Numbers of the fleet for the stats rows: some rows of each model with a stats field have a
+// value, one does not (the stats count covers only rows with a value).
+const std::vector<std::tuple<const char*, const char*, Json>>& Numbers() {
+  static const std::vector<std::tuple<const char*, const char*, Json>> numbers = {
+      {"HUB-moc-CLUSTER-c1-NODE-n1", "gpu_count", 2},
+      {"HUB-other-CLUSTER-x1-NODE-nx", "gpu_count", 1},
+      {"HUB-moc-CLUSTER-c1-PROJECT-proj-a", "gpus_allocated", 1.0},
+      {"HUB-moc-CLUSTER-c1-PROJECT-proj-b", "gpus_allocated", 0.5},
+      {"HUB-other-CLUSTER-x1-PROJECT-proj-x", "gpus_allocated", 1.0},
+      {"HUB-moc-CLUSTER-c1-NODE-n1-GPU-ga", "memory_total_bytes", 85899345920},
+      {"HUB-moc-CLUSTER-c1-NODE-n1-GPU-gb", "memory_total_bytes", 85899345920},
+      {"HUB-moc-CLUSTER-c2-NODE-n2-GPU-gc", "memory_total_bytes", 42949672960},
+  };
+  return numbers;
+}
+
+// The hour of the fixture's usage rows, and a day around it for the usage and temporal reads.
+constexpr char kUsageHour[] = "2026-01-01T10:00:00Z";
+constexpr char kUsageFrom[] = "2026-01-01T00:00:00Z";
+constexpr char kUsageTo[] = "2026-01-02T00:00:00Z";
 
 std::vector<std::string> Models() { return {"hub", "cluster", "node", "project", "gpu"}; }
 
@@ -339,8 +370,15 @@ class Security : public ::testing::Test {
       const model::Model& m = *model::FindModel(row.model);
       model::Record r(m);
       for (const auto& [f, v] : row.fields) r.Set(f, v);
+      for (const auto& [key, field, value] : Numbers()) {
+        if (key != row.fields[0].second) continue;
+        auto v = model::ValueFromJson(*m.FindField(field), value);
+        ASSERT_TRUE(v.has_value()) << field;
+        r.Set(field, *v);
+      }
       ASSERT_TRUE(store_->Upsert(m, std::span(&r, 1)).has_value()) << row.fields[0].second;
     }
+    FillUsageAndChanges();
     std::ofstream(*dir_ + "/client-secret") << "ai-telemetry-secret\n";
     claims_ = StartServer("claims", port_).release();
     uma_server_ = StartServer("uma", 0).release();
@@ -355,6 +393,46 @@ class Security : public ::testing::Test {
     if (dir_ != nullptr) fs::remove_all(*dir_);
     delete dir_;
     delete issuer_;
+  }
+
+  // One hour of usage per GPU, held by the GPU's project; and one change per project and GPU, as a
+  // sync appends them, for the event stream.
+  static void FillUsageAndChanges() {
+    const model::Model& usage = *model::FindModel("usage");
+    std::vector<model::Record> rows;
+    std::vector<store::Change> changes;
+    for (const auto& row : Fleet()) {
+      if (std::string(row.model) != "gpu" && std::string(row.model) != "project") continue;
+      std::map<std::string, std::string> f(row.fields.begin(), row.fields.end());
+      const model::Model& m = *model::FindModel(row.model);
+      model::Record entity(m);
+      for (const auto& [name, value] : row.fields) entity.Set(name, value);
+      changes.push_back(store::ChangeOf(entity, "update", Now()));
+      if (std::string(row.model) != "gpu") continue;
+      Json u = {{"key", f["key"] + ":" + f["project"] + ":" + kUsageHour},
+                {"hub", f["hub"]},
+                {"cluster", f["cluster"]},
+                {"project", f["project"]},
+                {"node", f["node"]},
+                {"device_key", f["key"]},
+                {"model_name", "NVIDIA A100-SXM4-80GB"},
+                {"hour", kUsageHour},
+                {"allocated_seconds", 3600.0},
+                {"gpu_equivalent_seconds", 3600.0},
+                {"active_seconds", 1800.0},
+                {"idle_seconds", 0.0},
+                {"energy_joules", 1.0e6},
+                {"samples", 60}};
+      model::Record r(usage);
+      for (const auto& [name, value] : u.items()) {
+        auto v = model::ValueFromJson(*usage.FindField(name), value);
+        ASSERT_TRUE(v.has_value()) << name << ": " << v.error().ToString();
+        r.Set(name, *v);
+      }
+      rows.push_back(std::move(r));
+    }
+    ASSERT_TRUE(store_->Upsert(usage, rows).has_value());
+    ASSERT_TRUE(store_->AppendChanges(std::move(changes)).has_value());
   }
 
   // (Re)starts the provider on port_'s redirect URI; `rotate` as OIDC_ROTATE.
@@ -387,7 +465,12 @@ class Security : public ::testing::Test {
     });
     s->auth->web->Install(*s->router);  // first: /api/me before /api/{model}, as in app.cc
     AddProbeRoutes(*s->router, store_);
-    api::AddRestRoutes(*s->router, {store_});
+    // As cli/app.cc wires them; short event polls and heartbeats end the test's streams quickly.
+    api::RestDeps rest{store_};
+    rest.events.poll = std::chrono::milliseconds(50);
+    rest.events.heartbeat = std::chrono::milliseconds(300);
+    api::AddRestRoutes(*s->router, rest);
+    api::AddNgsiRoutes(*s->router, *store_);
     http::ServerOptions options;
     options.listen = "127.0.0.1:" + std::to_string(port);
     options.threads = 2;
@@ -485,41 +568,369 @@ std::atomic<int64_t> Security::offset_s_{0};
 
 const char* const kUsers[] = {"no-grants", "researcher-a", "researcher-b", "manager", "admin"};
 
-// One read path of the matrix: the request for a model, and how to read visible keys (and the
-// count the answer claims) out of a 200 answer.
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// What one read path answered for one model: the keys it shows, and the count the answer claims
+// (-1 when its own parts disagree, such as facet counts that do not sum to the rows).
+struct Answer {
+  int status = 200;
+  std::string body;  // of a refused request
+  KeySet keys;
+  int64_t count = -1;
+};
+
+Answer Refused(int status, std::string body) { return {status, std::move(body), {}, -1}; }
+
+// One caller against one server.
+struct Reader {
+  Security* t;
+  const RunningServer* s;
+  std::string token;
+  http::ClientResponse Get(const std::string& path, Headers headers = {}) const {
+    return t->Get(*s, path, token, std::move(headers));
+  }
+};
+
+// One read path of the matrix: the models it serves (empty: all of Models()) and how to read the
+// visible keys and the claimed count for one of them.
 struct ReadPath {
   std::string name;
-  std::function<std::string(const std::string& model)> path;
-  std::function<KeySet(const Json&)> keys;
-  std::function<int64_t(const Json&)> count;
+  std::vector<std::string> models;
+  std::function<Answer(const Reader&, const std::string& model)> read;
 };
+
+// A path answered by one JSON document.
+ReadPath JsonPath(std::string name, std::vector<std::string> models,
+                  std::function<std::string(const std::string& model)> path,
+                  std::function<KeySet(const Json&)> keys,
+                  std::function<int64_t(const Json&)> count) {
+  return {std::move(name), std::move(models),
+          [path, keys, count](const Reader& reader, const std::string& m) {
+            auto r = reader.Get(path(m));
+            if (r.status != 200) return Refused(r.status, r.body);
+            Json j = Json::parse(r.body);
+            return Answer{200, {}, keys(j), count(j)};
+          }};
+}
+
+KeySet ListKeys(const Json& j) {
+  KeySet k;
+  for (const auto& row : j["list"]) k.insert(row["key"].get<std::string>());
+  return k;
+}
+
+// Splits CSV text (RFC 4180: quoted cells, doubled quotes, CRLF line ends) into rows of cells.
+std::vector<std::vector<std::string>> ParseCsv(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> row;
+  std::string cell;
+  bool quoted = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        cell += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        cell += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      row.push_back(std::move(cell));
+      cell.clear();
+    } else if (c == '\n') {
+      row.push_back(std::move(cell));
+      cell.clear();
+      rows.push_back(std::move(row));
+      row.clear();
+    } else if (c != '\r') {
+      cell += c;
+    }
+  }
+  if (!cell.empty() || !row.empty()) {
+    row.push_back(std::move(cell));
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+int64_t HeaderNumber(const http::ClientResponse& r, const std::string& name) {
+  std::string v = r.Header(name);
+  return v.empty() ? -1 : std::stoll(v);
+}
+
+// Opens the SSE stream `path` as the reader's caller over a plain socket (the stream never ends)
+// and reads until the first heartbeat, which the server sends only once the replay is done, or
+// for 5 s at most. Returns the status, the body read, and the data of each event.
+struct SseRead {
+  int status = 0;
+  std::string body;
+  std::vector<Json> events;
+};
+
+SseRead ReadEvents(const Reader& reader, const std::string& path, const Headers& headers) {
+  SseRead out;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(reader.s->server->port()));
+  timeval tv{0, 500000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return out;
+  }
+  std::string request = "GET " + path +
+                        " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+                        "Authorization: Bearer " +
+                        reader.token + "\r\n";
+  for (const auto& [k, v] : headers) request += k + ": " + v + "\r\n";
+  request += "Connection: close\r\n\r\n";
+  send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string data;
+  char buf[16384];
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline &&
+         data.find(": heartbeat") == std::string::npos) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n == 0) break;  // closed: a refusal
+    if (n > 0) data.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  std::smatch status;
+  if (std::regex_search(data, status, std::regex("^HTTP/1\\.[01] (\\d{3})"))) {
+    out.status = std::stoi(status[1]);
+  }
+  auto body_at = data.find("\r\n\r\n");
+  out.body = body_at == std::string::npos ? data : data.substr(body_at + 4);
+  // Each event is "id: N\nevent: change\ndata: {...}\n\n", whole within one chunk of the body.
+  std::regex line("data: (\\{[^\\n]*\\})\\n");
+  for (std::sregex_iterator it(out.body.begin(), out.body.end(), line), end; it != end; ++it) {
+    out.events.push_back(Json::parse((*it)[1].str()));
+  }
+  return out;
+}
+
+const std::string& UsageRange() {
+  static const std::string range =
+      "from=" + http::UrlEncode(kUsageFrom) + "&to=" + http::UrlEncode(kUsageTo);
+  return range;
+}
 
 std::vector<ReadPath> ReadPaths() {
   return {
-      {"probe search", [](const std::string& m) { return "/api/probe/" + m; },
-       [](const Json& j) {
-         KeySet k;
-         for (const auto& key : j["keys"]) k.insert(key.get<std::string>());
-         return k;
-       },
-       [](const Json& j) { return j["found"].get<int64_t>(); }},
-      {"REST search",
-       [](const std::string& m) {
-         return "/api/" + m + "?rows=100" + (m == "hub" ? "" : "&facet.field=hub");
-       },
-       [](const Json& j) {
-         KeySet k;
-         for (const auto& row : j["list"]) k.insert(row["key"].get<std::string>());
-         return k;
-       },
-       [](const Json& j) {
-         // The facet counts cover exactly what the caller may see, too.
-         int64_t found = j["foundNum"].get<int64_t>();
-         const Json& facets = j["facet_counts"]["facet_fields"];
-         if (!facets.contains("hub")) return found;
-         int64_t faceted = 0;
-         for (const auto& [hub, n] : facets["hub"].items()) faceted += n.get<int64_t>();
-         return faceted == found ? found : -1;
+      JsonPath(
+          "probe search", {}, [](const std::string& m) { return "/api/probe/" + m; },
+          [](const Json& j) {
+            KeySet k;
+            for (const auto& key : j["keys"]) k.insert(key.get<std::string>());
+            return k;
+          },
+          [](const Json& j) { return j["found"].get<int64_t>(); }),
+      JsonPath(
+          "REST search", {},
+          [](const std::string& m) {
+            return "/api/" + m + "?rows=100" + (m == "hub" ? "" : "&facet.field=hub");
+          },
+          ListKeys,
+          [](const Json& j) {
+            // The facet counts cover exactly what the caller may see, too.
+            int64_t found = j["foundNum"].get<int64_t>();
+            const Json& facets = j["facet_counts"]["facet_fields"];
+            if (!facets.contains("hub")) return found;
+            int64_t faceted = 0;
+            for (const auto& [hub, n] : facets["hub"].items()) faceted += n.get<int64_t>();
+            return faceted == found ? found : -1;
+          }),
+      // CSV export: the key column of the body; the count is X-Found-Num, which must match the
+      // body's rows.
+      {"REST CSV export",
+       {},
+       [](const Reader& reader, const std::string& m) {
+         auto r = reader.Get("/api/" + m + "?format=csv&rows=100");
+         if (r.status != 200) return Refused(r.status, r.body);
+         Answer a;
+         auto rows = ParseCsv(r.body);
+         if (rows.empty() || !r.Header("content-type").starts_with("text/csv")) return a;
+         auto column = std::find(rows[0].begin(), rows[0].end(), "key") - rows[0].begin();
+         if (column == static_cast<ptrdiff_t>(rows[0].size())) return a;
+         for (size_t i = 1; i < rows.size(); ++i) a.keys.insert(rows[i].at(column));
+         int64_t found = HeaderNumber(r, "x-found-num");
+         a.count = found == static_cast<int64_t>(rows.size() - 1) ? found : -1;
+         return a;
+       }},
+      // Cursor export, two rows a page: follows nextCursorMark until it repeats. The count is the
+      // first page's foundNum, which must match the rows collected, none twice.
+      {"REST cursor export",
+       {},
+       [](const Reader& reader, const std::string& m) {
+         Answer a;
+         std::string mark = "*";
+         int64_t rows = 0, found = -1;
+         for (int page = 0; page < 50; ++page) {
+           auto r = reader.Get("/api/" + m + "?rows=2&cursorMark=" + http::UrlEncode(mark));
+           if (r.status != 200) return Refused(r.status, r.body);
+           Json j = Json::parse(r.body);
+           if (page == 0) found = j["foundNum"].get<int64_t>();
+           for (const auto& row : j["list"]) {
+             a.keys.insert(row["key"].get<std::string>());
+             ++rows;
+           }
+           std::string next = j.value("nextCursorMark", "");
+           if (next.empty()) return a;  // no cursor: count stays -1
+           if (next == mark) {
+             a.count = rows == found && rows == static_cast<int64_t>(a.keys.size()) ? found : -1;
+             return a;
+           }
+           mark = next;
+         }
+         return a;  // the mark never repeated
+       }},
+      // Facets of the scope columns: each field's counts equal those of the visible rows listed.
+      JsonPath(
+          "REST facets", {"cluster", "node", "project", "gpu"},
+          [](const std::string& m) {
+            std::string path = "/api/" + m + "?rows=100&facet.field=hub";
+            if (m != "cluster") path += "&facet.field=cluster";
+            if (m == "gpu") path += "&facet.field=project";
+            return path;
+          },
+          ListKeys,
+          [](const Json& j) {
+            int64_t found = j["foundNum"].get<int64_t>();
+            const Json& facets = j["facet_counts"]["facet_fields"];
+            if (facets.empty()) return int64_t{-1};
+            for (const auto& [field, counts] : facets.items()) {
+              std::map<std::string, int64_t> expect;
+              for (const auto& row : j["list"]) ++expect[row[field].get<std::string>()];
+              std::map<std::string, int64_t> got;
+              int64_t sum = 0;
+              for (const auto& [value, n] : counts.items()) {
+                got[value] = n.get<int64_t>();
+                sum += n.get<int64_t>();
+              }
+              if (got != expect || sum != found) return int64_t{-1};
+            }
+            return found;
+          }),
+      // Stats of a numeric field: count and sum equal those of the visible rows listed that have
+      // a value (the fixture leaves one row of each model without).
+      JsonPath(
+          "REST stats", {"node", "project", "gpu"},
+          [](const std::string& m) {
+            std::string field = m == "node"      ? "gpu_count"
+                                : m == "project" ? "gpus_allocated"
+                                                 : "memory_total_bytes";
+            return "/api/" + m + "?rows=100&stats.field=" + field;
+          },
+          ListKeys,
+          [](const Json& j) {
+            int64_t found = j["foundNum"].get<int64_t>();
+            const auto& fields = j["stats"]["stats_fields"];
+            if (fields.size() != 1) return int64_t{-1};
+            const std::string field = fields.begin().key();
+            const Json& s = fields.begin().value();
+            int64_t with_value = 0;
+            double sum = 0;
+            for (const auto& row : j["list"]) {
+              if (!row.contains(field) || row[field].is_null()) continue;
+              ++with_value;
+              sum += row[field].get<double>();
+            }
+            if (s.value("count", int64_t{-1}) != with_value) return int64_t{-1};
+            if (with_value > 0 && std::abs(s["sum"].get<double>() - sum) > 1e-6 * (1 + sum)) {
+              return int64_t{-1};
+            }
+            return found;
+          }),
+      // The usage report by project: one row per project the caller may see.
+      JsonPath(
+          "usage by project", {"project"},
+          [](const std::string&) { return "/api/usage?groupBy=project&" + UsageRange(); },
+          [](const Json& j) {
+            KeySet k;
+            for (const auto& row : j["rows"]) {
+              k.insert(row["key"].is_string() ? row["key"].get<std::string>() : "(unallocated)");
+            }
+            return k;
+          },
+          [](const Json& j) { return static_cast<int64_t>(j["rows"].size()); }),
+      // Change events, replayed from the start (lastEventId=0 for projects, Last-Event-ID: 0 for
+      // GPUs): the fixture appended one change per project and GPU of every hub.
+      {"events",
+       {"project", "gpu"},
+       [](const Reader& reader, const std::string& m) {
+         std::string path = "/api/events?model=" + m;
+         Headers headers;
+         if (m == "project") {
+           path += "&lastEventId=0";
+         } else {
+           headers.emplace_back("Last-Event-ID", "0");
+         }
+         auto sse = ReadEvents(reader, path, headers);
+         if (sse.status != 200) return Refused(sse.status, sse.body);
+         Answer a;
+         bool ok = sse.body.find(": heartbeat") != std::string::npos;
+         for (const auto& e : sse.events) {
+           ok = ok && e["model"] == m && e["key"].is_string();
+           if (e["key"].is_string()) a.keys.insert(e["key"].get<std::string>());
+         }
+         a.count = ok ? static_cast<int64_t>(a.keys.size()) : -1;
+         return a;
+       }},
+      // NGSI-LD entities of each type: ids urn:ngsi-ld:{Type}:{key}; the count is
+      // NGSILD-Results-Count, which must match the entities listed.
+      {"NGSI-LD entities",
+       {},
+       [](const Reader& reader, const std::string& m) {
+         std::string type = model::FindModel(m)->type_name;
+         auto r = reader.Get("/ngsi-ld/v1/entities?type=" + type + "&limit=1000&count=true",
+                             {{"Accept", "application/json"}});
+         if (r.status != 200) return Refused(r.status, r.body);
+         Answer a;
+         Json list = Json::parse(r.body);
+         std::string prefix = "urn:ngsi-ld:" + type + ":";
+         bool ok = list.is_array();
+         for (const auto& e : list) {
+           std::string id = e["id"];
+           ok = ok && id.starts_with(prefix) && e["type"] == type;
+           a.keys.insert(id.substr(std::min(prefix.size(), id.size())));
+         }
+         int64_t n = HeaderNumber(r, "ngsild-results-count");
+         a.count = ok && n == static_cast<int64_t>(list.size()) ? n : -1;
+         return a;
+       }},
+      // NGSI-LD temporal usage: one series per GPU and project, ids
+      // urn:ngsi-ld:UsageRollup:{device key}:{project}; keys are the device keys.
+      {"NGSI-LD temporal usage",
+       {"gpu"},
+       [](const Reader& reader, const std::string&) {
+         auto r = reader.Get(
+             "/ngsi-ld/v1/temporal/entities?type=UsageRollup&timerel=between&"
+             "timeAt=" +
+                 http::UrlEncode(kUsageFrom) + "&endTimeAt=" + http::UrlEncode(kUsageTo) +
+                 "&limit=1000",
+             {{"Accept", "application/json"}});
+         if (r.status != 200) return Refused(r.status, r.body);
+         Answer a;
+         Json list = Json::parse(r.body);
+         const std::string prefix = "urn:ngsi-ld:UsageRollup:";
+         bool ok = list.is_array();
+         for (const auto& e : list) {
+           std::string id = e["id"];
+           ok = ok && id.starts_with(prefix);
+           std::string series = id.substr(std::min(prefix.size(), id.size()));
+           for (size_t at; (at = series.find("%3A")) != std::string::npos;) {
+             series.replace(at, 3, ":");
+           }
+           a.keys.insert(series.substr(0, series.find(':')));
+         }
+         a.count = ok ? static_cast<int64_t>(list.size()) : -1;
+         return a;
        }},
   };
 }
@@ -527,17 +938,16 @@ std::vector<ReadPath> ReadPaths() {
 void CheckMatrix(Security* t, const RunningServer& s,
                  const std::function<std::string(const std::string&)>& token_for) {
   for (const char* user : kUsers) {
-    std::string token = token_for(user);
-    ASSERT_FALSE(token.empty()) << user;
+    Reader reader{t, &s, token_for(user)};
+    ASSERT_FALSE(reader.token.empty()) << user;
     const KeySet& visible = Visible().at(user);
     for (const auto& path : ReadPaths()) {
-      for (const auto& m : Models()) {
-        auto r = t->Get(s, path.path(m), token);
-        ASSERT_EQ(r.status, 200) << path.name << " " << m << " as " << user << ": " << r.body;
-        Json j = Json::parse(r.body);
+      for (const auto& m : path.models.empty() ? Models() : path.models) {
+        Answer a = path.read(reader, m);
+        ASSERT_EQ(a.status, 200) << path.name << " " << m << " as " << user << ": " << a.body;
         KeySet expect = Intersect(visible, KeysOf(m));
-        EXPECT_EQ(path.keys(j), expect) << path.name << " " << m << " as " << user;
-        EXPECT_EQ(path.count(j), static_cast<int64_t>(expect.size()))
+        EXPECT_EQ(a.keys, expect) << path.name << " " << m << " as " << user;
+        EXPECT_EQ(a.count, static_cast<int64_t>(expect.size()))
             << path.name << " " << m << " as " << user;
       }
     }
@@ -545,8 +955,15 @@ void CheckMatrix(Security* t, const RunningServer& s,
     for (const auto& row : Fleet()) {
       std::string key = row.fields[0].second;
       for (const std::string prefix : {"/api/probe/", "/api/"}) {
-        auto r = t->Get(s, prefix + row.model + "/" + key, token);
+        auto r = t->Get(s, prefix + row.model + "/" + key, reader.token);
         EXPECT_EQ(r.status, visible.contains(key) ? 200 : 404) << prefix << key << " as " << user;
+      }
+      std::string id = "urn:ngsi-ld:" + model::FindModel(row.model)->type_name + ":" + key;
+      auto r =
+          t->Get(s, "/ngsi-ld/v1/entities/" + id, reader.token, {{"Accept", "application/json"}});
+      EXPECT_EQ(r.status, visible.contains(key) ? 200 : 404) << id << " as " << user;
+      if (r.status == 200) {
+        EXPECT_EQ(Json::parse(r.body)["id"], id);
       }
     }
   }
