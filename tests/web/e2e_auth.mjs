@@ -225,8 +225,9 @@ async function main() {
   await page.waitForTimeout(300);
   check(new URL(page.url()).pathname === '/', `back on the fleet page, signed in (${page.url()})`);
   const cookies = await context.cookies(base);
-  const session = cookies.find((c) => c.name !== '' && c.httpOnly && c.value);
-  check(Boolean(session), `an HttpOnly session cookie is set (${session?.name})`);
+  // Host-wide (cookies ignore ports): the provider's cookies are here too, so pick ours by name.
+  const session = cookies.find((c) => c.name === 'aitelemetry_session' && c.value);
+  check(Boolean(session?.httpOnly) && session?.sameSite === 'Lax', `an HttpOnly, SameSite=Lax session cookie is set (${session?.name})`);
   const me = await pageApi(page, 'me');
   check(me.status === 200 && me.body?.name === RESEARCHER && !me.body.admin && !me.body.manager,
     `/api/me with the cookie names the researcher (${me.status} ${me.body?.name})`);
@@ -283,7 +284,7 @@ async function main() {
   const clusterBoxes = await page.locator('input[data-facet="cluster"]').evaluateAll((els) => els.map((e) => e.dataset.value));
   check(clusterBoxes.every((v) => v === mine.cluster), `search: the cluster facet offers only ${mine.cluster} (${clusterBoxes.join(', ')})`);
   const rows = await page.locator('table.data tbody tr').count();
-  check(rows === Math.min(found, rows) && rows > 0, `search: the table lists the project's GPUs (${rows} rows)`);
+  check(rows > 0 && (found > 25 ? rows <= found : rows === found), `search: the table lists the project's GPUs (${rows} rows)`);
   await page.screenshot({ path: path.join(shots, 'researcher-search.png') });
 
   // Another project's page shows nothing of it.
@@ -327,7 +328,7 @@ async function main() {
   await page.waitForTimeout(500);
   const after = await context.request.get(`${base}/api/me`, { headers: { Accept: 'application/json' } });
   check(after.status() === 401, `after sign-out /api/me answers 401 (${after.status()})`);
-  const left = (await context.cookies(base)).find((c) => c.name === session?.name && c.value);
+  const left = (await context.cookies(base)).find((c) => c.name === 'aitelemetry_session' && c.value);
   check(!left, 'after sign-out the session cookie is gone');
   const old = await fetch(`${base}/api/me`, { headers: { Accept: 'application/json', Cookie: `${session?.name}=${session?.value}` } });
   check(old.status === 401, `the old session cookie no longer works (${old.status})`);
