@@ -63,8 +63,9 @@ function start(name, command, args, env = {}) {
 
 // The provider prints `READY {"issuer": ..., "port": ...}` when it listens.
 function startProvider(env) {
+  const log = fs.openSync(path.join(workdir, 'provider.log'), 'w');
   const child = spawn(process.execPath, [path.join(root, 'tests/oidc/provider.mjs'), '0'], {
-    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env }, cwd: root,
+    stdio: ['ignore', 'pipe', log], env: { ...process.env, ...env }, cwd: root,
   });
   children.push(child);
   return new Promise((resolve, reject) => {
