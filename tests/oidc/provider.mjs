@@ -14,6 +14,10 @@
 //                           The file is rewritten. Restart on the same port to rotate.
 //        OIDC_REDIRECT_URI  redirect URI of the "ai-telemetry" client
 //                           (default http://127.0.0.1:8080/callback)
+//        OIDC_USERS_FILE    JSON file {"name": {"groups": [...], "roles": [...]}, ...}: users added
+//                           to (or replacing, by name) the table below. Read at every sign-in and
+//                           token, so a test may write it once it knows which project to grant
+//                           (tests/web/e2e_auth.mjs: a project of the simulated fleet).
 // Prints one line when ready: READY {"issuer": ..., "port": ...}
 //
 // Clients: "ai-telemetry" (confidential, secret "ai-telemetry-secret", authorization code with
@@ -72,8 +76,13 @@ async function loadKeys() {
   return keys;
 }
 
+function usersFromFile() {
+  const file = process.env.OIDC_USERS_FILE;
+  return file && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+}
+
 function profile(name) {
-  const user = USERS[name] ?? { groups: [], roles: [] };
+  const user = usersFromFile()[name] ?? USERS[name] ?? { groups: [], roles: [] };
   return {
     preferred_username: name,
     email: `${name}@example.org`,
