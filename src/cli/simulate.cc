@@ -54,11 +54,13 @@ int RunSimulate(const SimulateOptions& o) {
     auto span = ParseDuration(o.history);
     auto step = ParseDuration(o.step);
     if (!span || span->count() <= 0) {
-      fmt::print(stderr, "simulate: --history: {}\n", span ? "must be positive" : span.error().message);
+      fmt::print(stderr, "simulate: --history: {}\n",
+                 span ? "must be positive" : span.error().message);
       return 2;
     }
     if (!step || step->count() <= 0) {
-      fmt::print(stderr, "simulate: --step: {}\n", step ? "must be positive" : step.error().message);
+      fmt::print(stderr, "simulate: --step: {}\n",
+                 step ? "must be positive" : step.error().message);
       return 2;
     }
     if (o.out.empty() || o.truth_file.empty()) {
@@ -116,9 +118,8 @@ int RunSimulate(const SimulateOptions& o) {
   router->Add("GET", "/truth", [fleet, started](const http::Request&) {
     return http::JsonResponse(200, sim::RenderTruthJson(*fleet, started, Now(), false));
   });
-  router->Add("GET", "/healthz", [](const http::Request&) {
-    return http::JsonResponse(200, R"({"status":"ok"})");
-  });
+  router->Add("GET", "/healthz",
+              [](const http::Request&) { return http::JsonResponse(200, R"({"status":"ok"})"); });
   http::ServerOptions so;
   so.listen = o.listen;
   so.threads = 1;
@@ -129,10 +130,11 @@ int RunSimulate(const SimulateOptions& o) {
   }
   std::unique_ptr<Periodic> truth_writer;
   if (!o.truth_file.empty()) {
-    truth_writer = std::make_unique<Periodic>("truth", std::chrono::seconds(5), [&o, fleet, started] {
-      auto st = WriteFile(o.truth_file, sim::RenderTruthJson(*fleet, started, Now(), false));
-      if (!st) spdlog::warn("truth: {}", st.error().message);
-    });
+    truth_writer =
+        std::make_unique<Periodic>("truth", std::chrono::seconds(5), [&o, fleet, started] {
+          auto st = WriteFile(o.truth_file, sim::RenderTruthJson(*fleet, started, Now(), false));
+          if (!st) spdlog::warn("truth: {}", st.error().message);
+        });
     (*server)->OnShutdown([&truth_writer] { truth_writer->Stop(); });
   }
   auto colon = o.listen.rfind(':');

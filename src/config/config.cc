@@ -139,7 +139,8 @@ class Reader {
     std::string t = n.IsScalar() ? n.as<std::string>() : "";
     auto d = ParseDuration(t);
     if (!d || d->count() <= 0) {
-      ctx_.Problem(Path(key), fmt::format("expected a duration such as 30s or 5m (\"{}\")", Shown(t)));
+      ctx_.Problem(Path(key),
+                   fmt::format("expected a duration such as 30s or 5m (\"{}\")", Shown(t)));
       return;
     }
     *out = std::chrono::duration_cast<D>(*d);
@@ -282,8 +283,7 @@ Result<Config> Load(const Sources& sources) {
   if (!sources.file.empty()) {
     std::ifstream in(sources.file);
     if (!in) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  fmt::format("config: cannot read {}", sources.file));
+      return Fail(ErrorCode::kInvalidArgument, fmt::format("config: cannot read {}", sources.file));
     }
     std::stringstream text;
     text << in.rdbuf();
@@ -309,7 +309,8 @@ Result<Config> Load(const Sources& sources) {
     size_t pos = 0;
     while (pos <= rest.size()) {
       size_t next = rest.find("__", pos);
-      std::string seg = rest.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
+      std::string seg =
+          rest.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
       std::transform(seg.begin(), seg.end(), seg.begin(), ::tolower);
       segments.push_back(seg);
       if (next == std::string::npos) break;
@@ -374,7 +375,8 @@ Result<Config> Load(const Sources& sources) {
         ctx.Problem(h.Path("name"), "missing required value");
       } else if (hub.name.find("-CLUSTER-") != std::string::npos ||
                  hub.name.find_first_of(" /") != std::string::npos) {
-        ctx.Problem(h.Path("name"), fmt::format("\"{}\" cannot be part of a resource name", Shown(hub.name)));
+        ctx.Problem(h.Path("name"),
+                    fmt::format("\"{}\" cannot be part of a resource name", Shown(hub.name)));
       }
       if (hub.prometheus.url.empty() && hub.exporters.empty()) {
         ctx.Problem(h.Path("prometheus"), "a hub needs prometheus or exporters");
@@ -413,7 +415,8 @@ Result<Config> Load(const Sources& sources) {
   std::set<std::string> names;
   for (size_t i = 0; i < c.hubs.size(); ++i) {
     if (!c.hubs[i].name.empty() && !names.insert(c.hubs[i].name).second) {
-      ctx.Problem(fmt::format("hubs[{}].name", i), fmt::format("duplicate hub \"{}\"", c.hubs[i].name));
+      ctx.Problem(fmt::format("hubs[{}].name", i),
+                  fmt::format("duplicate hub \"{}\"", c.hubs[i].name));
     }
   }
   if (c.log_format != "text" && c.log_format != "json") {
@@ -467,7 +470,8 @@ std::string ToYaml(const Config& c) {
     auto at = c.db.find('@');
     if (scheme != std::string::npos && at != std::string::npos) {
       auto colon = c.db.find(':', scheme + 3);
-      if (colon != std::string::npos && colon < at) return c.db.substr(0, colon) + ":***" + c.db.substr(at);
+      if (colon != std::string::npos && colon < at)
+        return c.db.substr(0, colon) + ":***" + c.db.substr(at);
     }
     return c.db;
   }();

@@ -78,7 +78,7 @@ struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string db = "sqlite:aitelemetry.db";
   std::chrono::seconds interval{30};
-  int threads = 0;  // 0: the core count
+  int threads = 0;                  // 0: the core count
   std::string log_format = "text";  // text | json
   std::string log_level = "info";
   TlsFiles tls;  // the server's own certificate (cert_file, key_file)
@@ -92,7 +92,7 @@ struct Config {
 
 // Where configuration comes from. `flags` are dotted paths ("listen", "db") to values.
 struct Sources {
-  std::string file;  // empty: no file
+  std::string file;                                        // empty: no file
   std::vector<std::pair<std::string, std::string>> env;    // NAME=value pairs (all of environ)
   std::vector<std::pair<std::string, std::string>> flags;  // path, value
 };

@@ -10,8 +10,9 @@ namespace {
 
 std::string Write(const std::string& text) {
   static int n = 0;
-  auto path = std::filesystem::temp_directory_path() /
-              ("aitelemetry-config-" + std::to_string(getpid()) + "-" + std::to_string(n++) + ".yaml");
+  auto path =
+      std::filesystem::temp_directory_path() /
+      ("aitelemetry-config-" + std::to_string(getpid()) + "-" + std::to_string(n++) + ".yaml");
   std::ofstream(path) << text;
   return path.string();
 }
@@ -32,7 +33,9 @@ TEST(Config, LoadsTheDocumentedShape) {
 }
 
 TEST(Config, EnvironmentThenFlagsOverrideTheFile) {
-  std::string f = Write("listen: 127.0.0.1:1\ndb: sqlite:a.db\nhubs: [{name: h, exporters: [{url: 'http://x:1/metrics'}]}]\n");
+  std::string f = Write(
+      "listen: 127.0.0.1:1\ndb: sqlite:a.db\nhubs: [{name: h, exporters: [{url: "
+      "'http://x:1/metrics'}]}]\n");
   auto c = Load({f,
                  {{"AITELEMETRY_LISTEN", "127.0.0.1:2"},
                   {"AITELEMETRY_DB", "sqlite:b.db"},
@@ -60,13 +63,15 @@ TEST(Config, ReportsEveryProblemWithPathAndOrigin) {
   auto c = Load({f, {{"AITELEMETRY_LOG_FORMAT", "xml"}}, {}});
   ASSERT_FALSE(c);
   const std::string& m = c.error().message;
-  for (const std::string& want : std::vector<std::string>
-       {"config: listen: expected HOST:PORT (\"nowhere\") in " + f,
-        "config: interval: expected a duration", "config: colour: unknown key in " + f,
-        "config: hubs[0].prometheus.url: not a URL (\"htp:/x\") in " + f,
-        "config: hubs[0].prometheus.bearer_token_file: cannot read file",
-        "config: hubs[1].name: missing required value", "config: auth.grants.source: expected claims or uma",
-        "config: log_format: expected text or json (\"xml\") in environment AITELEMETRY_LOG_FORMAT"}) {
+  for (const std::string& want : std::vector<std::string>{
+           "config: listen: expected HOST:PORT (\"nowhere\") in " + f,
+           "config: interval: expected a duration", "config: colour: unknown key in " + f,
+           "config: hubs[0].prometheus.url: not a URL (\"htp:/x\") in " + f,
+           "config: hubs[0].prometheus.bearer_token_file: cannot read file",
+           "config: hubs[1].name: missing required value",
+           "config: auth.grants.source: expected claims or uma",
+           "config: log_format: expected text or json (\"xml\") in environment "
+           "AITELEMETRY_LOG_FORMAT"}) {
     EXPECT_NE(m.find(want), std::string::npos) << "missing: " << want << "\n---\n" << m;
   }
 }
@@ -75,8 +80,10 @@ TEST(Config, RejectsBrokenYamlAndMissingFiles) {
   auto missing = Load({"/nonexistent/aitelemetry.yaml", {}, {}});
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("cannot read"), std::string::npos);
-  for (const char* text : {"listen: [unclosed\n", "- a\n- b\n", "hubs: {name: x}\n", "threads: many\n",
-                           "hubs: [{name: a, exporters: [{url: 'http://x:1'}]}, {name: a, exporters: [{url: 'http://x:1'}]}]\n"}) {
+  for (const char* text :
+       {"listen: [unclosed\n", "- a\n- b\n", "hubs: {name: x}\n", "threads: many\n",
+        "hubs: [{name: a, exporters: [{url: 'http://x:1'}]}, {name: a, exporters: [{url: "
+        "'http://x:1'}]}]\n"}) {
     auto c = Load({Write(text), {}, {}});
     EXPECT_FALSE(c) << text;
   }

@@ -70,7 +70,8 @@ Response ProblemFor(const Error& error);
 
 // Splits and percent-decodes a query string ("a=1&b=x%20y&a=2"). '+' decodes to a space.
 // Returns kInvalidArgument for a malformed percent escape or a NUL byte.
-[[nodiscard]] Result<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_view q);
+[[nodiscard]] Result<std::vector<std::pair<std::string, std::string>>> ParseQuery(
+    std::string_view q);
 // Percent-decodes `s` (no '+' rule). Returns kInvalidArgument for a malformed escape or NUL.
 [[nodiscard]] Result<std::string> PercentDecode(std::string_view s);
 
@@ -78,6 +79,7 @@ using Handler = std::function<Response(const Request&)>;
 
 // Wraps every routed handler: may answer itself (401) or call `next` after filling the request
 // (the caller's identity). Middlewares run in the order they were added.
-using Middleware = std::function<Response(Request& request, const std::function<Response(Request&)>& next)>;
+using Middleware =
+    std::function<Response(Request& request, const std::function<Response(Request&)>& next)>;
 
 }  // namespace aitelemetry::http

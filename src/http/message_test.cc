@@ -35,12 +35,15 @@ TEST(Problem, IsRfc9457AndHidesInternalDetails) {
 
 TEST(Router, MatchesParamsMethodsAndWildcards) {
   Router router;
-  router.Add("GET", "/api/{model}", [](const Request& r) { return JsonResponse(200, "list " + r.params.at("model")); });
+  router.Add("GET", "/api/{model}",
+             [](const Request& r) { return JsonResponse(200, "list " + r.params.at("model")); });
   router.Add("GET", "/api/{model}/{key}", [](const Request& r) {
     return JsonResponse(200, r.params.at("model") + "/" + r.params.at("key"));
   });
-  router.Add("PATCH", "/api/{model}/{key}", [](const Request&) { return JsonResponse(200, "patched"); });
-  router.Add("GET", "/static/{path...}", [](const Request& r) { return JsonResponse(200, r.params.at("path")); });
+  router.Add("PATCH", "/api/{model}/{key}",
+             [](const Request&) { return JsonResponse(200, "patched"); });
+  router.Add("GET", "/static/{path...}",
+             [](const Request& r) { return JsonResponse(200, r.params.at("path")); });
   router.Add("GET", "/boom", [](const Request&) -> Response { throw std::runtime_error("x"); });
   struct Case {
     const char* method;
@@ -48,14 +51,10 @@ TEST(Router, MatchesParamsMethodsAndWildcards) {
     int status;
     const char* body;
   } cases[] = {
-      {"GET", "/api/gpu", 200, "list gpu"},
-      {"GET", "/api/gpu/", 200, "list gpu"},
-      {"GET", "/api/gpu/K1", 200, "gpu/K1"},
-      {"PATCH", "/api/gpu/K1", 200, "patched"},
-      {"DELETE", "/api/gpu/K1", 405, nullptr},
-      {"GET", "/api/gpu/K1/extra", 404, nullptr},
-      {"GET", "/static/a/b.js", 200, "a/b.js"},
-      {"GET", "/boom", 500, nullptr},
+      {"GET", "/api/gpu", 200, "list gpu"},     {"GET", "/api/gpu/", 200, "list gpu"},
+      {"GET", "/api/gpu/K1", 200, "gpu/K1"},    {"PATCH", "/api/gpu/K1", 200, "patched"},
+      {"DELETE", "/api/gpu/K1", 405, nullptr},  {"GET", "/api/gpu/K1/extra", 404, nullptr},
+      {"GET", "/static/a/b.js", 200, "a/b.js"}, {"GET", "/boom", 500, nullptr},
       {"HEAD", "/api/gpu", 200, "list gpu"},
   };
   for (const auto& c : cases) {

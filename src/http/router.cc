@@ -63,8 +63,7 @@ Response Router::Dispatch(Request& request) const {
   std::string allow;
   for (const auto& route : routes_) {
     if (!Match(route, path, &params)) continue;
-    if (route.method != request.method &&
-        !(request.method == "HEAD" && route.method == "GET")) {
+    if (route.method != request.method && !(request.method == "HEAD" && route.method == "GET")) {
       if (allow.find(route.method) == std::string::npos) {
         if (!allow.empty()) allow += ", ";
         allow += route.method;

@@ -5,13 +5,13 @@
 #include <optional>
 #include <thread>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 namespace aitelemetry::http {
 
@@ -58,7 +58,8 @@ bhttp::response<bhttp::string_body> ToBeast(const Response& r, unsigned version,
     res.insert(k, v);
     if (beast::iequals(k, "content-type")) has_type = true;
   }
-  if (!has_type && !r.body.empty()) res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+  if (!has_type && !r.body.empty())
+    res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
   res.set(bhttp::field::server, "aitelemetry");
   res.keep_alive(keep_alive);
   if (head) {
@@ -85,8 +86,8 @@ asio::awaitable<void> Serve(Server::Impl& impl, Stream& stream, std::string remo
   bool first = true;
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(static_cast<uint32_t>(impl.options.max_header_bytes +
-                                              impl.options.max_target_bytes));
+    parser.header_limit(
+        static_cast<uint32_t>(impl.options.max_header_bytes + impl.options.max_target_bytes));
     parser.body_limit(impl.options.max_body_bytes);
     beast::get_lowest_layer(stream).expires_after(first ? impl.options.header_timeout
                                                         : impl.options.idle_timeout);
@@ -167,13 +168,15 @@ asio::awaitable<void> Serve(Server::Impl& impl, Stream& stream, std::string remo
     size_t bytes = resp.body.size();
     bool ok = true;
     if (resp.stream && !head) {
-      bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(resp.status), breq.version()};
+      bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(resp.status),
+                                             breq.version()};
       for (const auto& [k, v] : resp.headers) res.insert(k, v);
       res.set(bhttp::field::server, "aitelemetry");
       res.chunked(true);
       res.keep_alive(false);
       bhttp::response_serializer<bhttp::empty_body> sr{res};
-      auto [wec, wn] = co_await bhttp::async_write_header(stream, sr, asio::as_tuple(asio::use_awaitable));
+      auto [wec, wn] =
+          co_await bhttp::async_write_header(stream, sr, asio::as_tuple(asio::use_awaitable));
       impl.in_flight.fetch_sub(1);  // a stream is long-lived: do not hold shutdown for it
       ok = !wec;
       while (ok && !impl.stopping.load()) {
@@ -188,23 +191,27 @@ asio::awaitable<void> Serve(Server::Impl& impl, Stream& stream, std::string remo
         co_await asio::post(executor, asio::use_awaitable);
         if (!chunk.empty()) {
           bytes += chunk.size();
-          auto [cec, cn] = co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(chunk)),
-                                                      asio::as_tuple(asio::use_awaitable));
+          auto [cec, cn] = co_await asio::async_write(
+              stream, bhttp::make_chunk(asio::buffer(chunk)), asio::as_tuple(asio::use_awaitable));
           if (cec) ok = false;
         }
         if (!more) break;
       }
       if (ok) {
-        co_await asio::async_write(stream, bhttp::make_chunk_last(), asio::as_tuple(asio::use_awaitable));
+        co_await asio::async_write(stream, bhttp::make_chunk_last(),
+                                   asio::as_tuple(asio::use_awaitable));
       }
       keep_alive = false;
     } else {
       auto res = ToBeast(resp, breq.version(), keep_alive, head);
-      auto [wec, wn] = co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+      auto [wec, wn] =
+          co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
       impl.in_flight.fetch_sub(1);
       ok = !wec;
     }
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
     spdlog::info("access method={} path={} status={} bytes={} duration_ms={:.3f} remote={}",
                  req.method, req.path, resp.status, bytes, ms, remote);
     if (!ok || !keep_alive) break;
@@ -222,7 +229,7 @@ asio::awaitable<void> Session(Server::Impl& impl, tcp::socket socket) {
       beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *impl.ssl);
       beast::get_lowest_layer(stream).expires_after(impl.options.header_timeout);
       auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
-                                                    asio::as_tuple(asio::use_awaitable));
+                                                   asio::as_tuple(asio::use_awaitable));
       if (hec) co_return;
       co_await Serve(impl, stream, remote, true);
     } else {
@@ -274,10 +281,12 @@ void BeginStop(Server::Impl& impl) {
 Result<tcp::endpoint> ParseListen(const std::string& listen) {
   auto colon = listen.rfind(':');
   if (colon == std::string::npos) {
-    return Fail(ErrorCode::kInvalidArgument, fmt::format("listen: \"{}\" is not HOST:PORT", listen));
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("listen: \"{}\" is not HOST:PORT", listen));
   }
   std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host.empty() || host == "*") host = "0.0.0.0";
   if (host == "localhost") host = "127.0.0.1";
   int port = -1;
@@ -324,13 +333,13 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options,
     beast::error_code ec;
     impl->ssl->use_certificate_chain_file(options.tls_cert_file, ec);
     if (ec) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  fmt::format("tls.cert_file: cannot use {}: {}", options.tls_cert_file, ec.message()));
+      return Fail(ErrorCode::kInvalidArgument, fmt::format("tls.cert_file: cannot use {}: {}",
+                                                           options.tls_cert_file, ec.message()));
     }
     impl->ssl->use_private_key_file(options.tls_key_file, asio::ssl::context::pem, ec);
     if (ec) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  fmt::format("tls.key_file: cannot use {}: {}", options.tls_key_file, ec.message()));
+      return Fail(ErrorCode::kInvalidArgument, fmt::format("tls.key_file: cannot use {}: {}",
+                                                           options.tls_key_file, ec.message()));
     }
   }
   beast::error_code ec;

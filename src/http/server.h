@@ -14,16 +14,16 @@
 namespace aitelemetry::http {
 
 struct ServerOptions {
-  std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one
-  int threads = 0;                         // I/O threads; 0 = the core count
-  int blocking_threads = 0;                // handler threads; 0 = max(4, 2 * threads)
-  size_t max_header_bytes = 16 * 1024;     // larger: 431
-  size_t max_body_bytes = 8 * 1024 * 1024; // larger: 413
-  size_t max_target_bytes = 16 * 1024;     // longer request line target: 414
-  std::chrono::seconds header_timeout{10}; // a client slower than this to send headers is dropped
-  std::chrono::seconds idle_timeout{60};   // keep-alive connection idle limit
-  std::chrono::seconds shutdown_grace{20}; // how long in-flight requests may finish on SIGTERM
-  std::string tls_cert_file;               // PEM; TLS is on when both are set
+  std::string listen = "127.0.0.1:8080";    // HOST:PORT; port 0 picks a free one
+  int threads = 0;                          // I/O threads; 0 = the core count
+  int blocking_threads = 0;                 // handler threads; 0 = max(4, 2 * threads)
+  size_t max_header_bytes = 16 * 1024;      // larger: 431
+  size_t max_body_bytes = 8 * 1024 * 1024;  // larger: 413
+  size_t max_target_bytes = 16 * 1024;      // longer request line target: 414
+  std::chrono::seconds header_timeout{10};  // a client slower than this to send headers is dropped
+  std::chrono::seconds idle_timeout{60};    // keep-alive connection idle limit
+  std::chrono::seconds shutdown_grace{20};  // how long in-flight requests may finish on SIGTERM
+  std::string tls_cert_file;                // PEM; TLS is on when both are set
   std::string tls_key_file;
 };
 

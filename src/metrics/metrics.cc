@@ -56,7 +56,8 @@ Family::Family(std::string name, std::string help, Kind kind, std::vector<std::s
 
 Family::Child& Family::At(const std::vector<std::string>& label_values) {
   auto& c = children_[label_values];
-  if (kind_ == Kind::kHistogram && c.bucket_counts.empty()) c.bucket_counts.assign(buckets_.size(), 0);
+  if (kind_ == Kind::kHistogram && c.bucket_counts.empty())
+    c.bucket_counts.assign(buckets_.size(), 0);
   return c;
 }
 
@@ -87,7 +88,9 @@ void Family::Clear() {
 
 void Family::Render(std::string& out) const {
   std::lock_guard lock(mu_);
-  const char* type = kind_ == Kind::kCounter ? "counter" : kind_ == Kind::kGauge ? "gauge" : "histogram";
+  const char* type = kind_ == Kind::kCounter ? "counter"
+                     : kind_ == Kind::kGauge ? "gauge"
+                                             : "histogram";
   out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name_, help_, name_, type);
   for (const auto& [values, c] : children_) {
     if (kind_ != Kind::kHistogram) {
@@ -95,11 +98,13 @@ void Family::Render(std::string& out) const {
       continue;
     }
     for (size_t i = 0; i < buckets_.size(); ++i) {
-      out += fmt::format("{}_bucket{} {}\n", name_,
-                         Labels(label_names_, values, fmt::format("le=\"{}\"", Number(buckets_[i]))),
-                         Number(c.bucket_counts[i]));
+      out +=
+          fmt::format("{}_bucket{} {}\n", name_,
+                      Labels(label_names_, values, fmt::format("le=\"{}\"", Number(buckets_[i]))),
+                      Number(c.bucket_counts[i]));
     }
-    out += fmt::format("{}_bucket{} {}\n", name_, Labels(label_names_, values, "le=\"+Inf\""), c.count);
+    out += fmt::format("{}_bucket{} {}\n", name_, Labels(label_names_, values, "le=\"+Inf\""),
+                       c.count);
     out += fmt::format("{}_sum{} {}\n", name_, Labels(label_names_, values), Number(c.sum));
     out += fmt::format("{}_count{} {}\n", name_, Labels(label_names_, values), c.count);
   }

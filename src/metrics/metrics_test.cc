@@ -15,11 +15,14 @@ TEST(Metrics, RendersCountersGaugesAndHistograms) {
   r.OnCollect([&] { ++collected; });
   std::string text = r.Render();
   EXPECT_EQ(collected, 1);
-  EXPECT_NE(text.find("# TYPE aitelemetry_sync_errors_total counter\naitelemetry_sync_errors_total{hub=\"moc\"} 2\n"),
+  EXPECT_NE(text.find("# TYPE aitelemetry_sync_errors_total "
+                      "counter\naitelemetry_sync_errors_total{hub=\"moc\"} 2\n"),
             std::string::npos);
   EXPECT_NE(text.find("aitelemetry_entities{model=\"gpu\",state=\"a\\\"b\"} 3"), std::string::npos);
-  EXPECT_NE(text.find("aitelemetry_sync_duration_seconds_bucket{hub=\"moc\",le=\"0.5\"} 0"), std::string::npos);
-  EXPECT_NE(text.find("aitelemetry_sync_duration_seconds_bucket{hub=\"moc\",le=\"1\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("aitelemetry_sync_duration_seconds_bucket{hub=\"moc\",le=\"0.5\"} 0"),
+            std::string::npos);
+  EXPECT_NE(text.find("aitelemetry_sync_duration_seconds_bucket{hub=\"moc\",le=\"1\"} 1"),
+            std::string::npos);
   EXPECT_NE(text.find("aitelemetry_sync_duration_seconds_count{hub=\"moc\"} 1"), std::string::npos);
 }
 

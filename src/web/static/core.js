@@ -112,7 +112,7 @@ export function empty(title, hint = '') {
 export function failure(err) {
   if (err instanceof ApiError && err.status === 401) {
     return el('div', { class: 'state error', role: 'alert' }, el('strong', {}, 'Sign in to see this.'),
-      el('a', { href: `/login?return_to=${encodeURIComponent(location.pathname + location.search)}` }, 'Sign in'));
+      el('a', { href: `/login?next=${encodeURIComponent(location.pathname + location.search)}` }, 'Sign in'));
   }
   if (err instanceof ApiError && err.status === 404) {
     return el('div', { class: 'state empty', role: 'status' }, el('strong', {}, 'Not found.'),
@@ -247,7 +247,7 @@ async function initUser() {
       el('a', { href: '/logout', class: 'signout' }, 'Sign out'));
   } catch (err) {
     ctx.me = null;
-    fill(box, el('a', { href: `/login?return_to=${encodeURIComponent(location.pathname + location.search)}`, class: 'signin' }, 'Sign in'));
+    fill(box, el('a', { href: `/login?next=${encodeURIComponent(location.pathname + location.search)}`, class: 'signin' }, 'Sign in'));
   }
 }
 
