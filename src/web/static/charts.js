@@ -37,7 +37,7 @@ export function timeChart(times, series, options = {}) {
       height: options.height || 220,
       legend: { show: true },
       cursor: { drag: { x: true, y: false } },
-      scales: { x: { time: true }, y: options.yRange ? { range: options.yRange } : { auto: true } },
+      scales: { x: options.xRange ? { time: true, range: options.xRange } : { time: true }, y: options.yRange ? { range: options.yRange } : { auto: true } },
       axes: [
         { stroke: axisStroke, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
         { stroke: axisStroke, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 60,

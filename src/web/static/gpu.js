@@ -56,6 +56,7 @@ export async function mount(root) {
     const res = await api('usage', { groupBy: 'gpu', from: from.toISOString(), to: to.toISOString(), step: 'hour', hub: gpu.hub, cluster: gpu.cluster });
     const rows = res.rows.filter((r) => r.key === gpu.key || r.key === gpu.uuid).sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
     const times = rows.map((r) => Date.parse(r.time) / 1000);
+    const historyRange = [from.getTime() / 1000, to.getTime() / 1000];  // the whole window, even with few points
     const totalEnergy = rows.reduce((s, r) => s + (r.energy_joules || 0), 0);
     const alloc = rows.reduce((s, r) => s + (r.allocated_gpu_hours || 0), 0);
     const active = rows.reduce((s, r) => s + (r.active_gpu_hours || 0), 0);
@@ -65,8 +66,8 @@ export async function mount(root) {
         tile('Active', `${num(active, 1)} GPU·h`, `last ${HISTORY_DAYS} days`, { detail: 'activity-weighted' }),
         tile('Energy', energy(totalEnergy), `last ${HISTORY_DAYS} days`)),
       el('div', { class: 'charts-2' },
-        timeChart(times, [{ label: 'Mean activity', unit: '%', values: rows.map((r) => (r.active_gpu_hours ?? 0) * 100), color: 1, fill: true, fmt: (v) => `${num(v, 1)} %` }], { height: 180, ariaLabel: `Mean engine activity per hour over the last ${HISTORY_DAYS} days, in percent`, emptyTitle: 'No usage history yet.', emptyHint: 'Hourly rollups appear after the collector has seen this GPU for an hour.' }),
-        timeChart(times, [{ label: 'Mean power', unit: 'W', values: rows.map((r) => (r.energy_joules ?? 0) / 3600), color: 2, fill: true, fmt: (v) => `${num(v, 0)} W` }], { height: 180, ariaLabel: `Mean power per hour over the last ${HISTORY_DAYS} days, in watts`, emptyTitle: 'No energy history yet.' })));
+        timeChart(times, [{ label: 'Mean activity', unit: '%', values: rows.map((r) => (r.active_gpu_hours ?? 0) * 100), color: 1, fill: true, fmt: (v) => `${num(v, 1)} %` }], { height: 180, xRange: historyRange, ariaLabel: `Mean engine activity per hour over the last ${HISTORY_DAYS} days, in percent`, emptyTitle: 'No usage history yet.', emptyHint: 'Hourly rollups appear after the collector has seen this GPU for an hour.' }),
+        timeChart(times, [{ label: 'Mean power', unit: 'W', values: rows.map((r) => (r.energy_joules ?? 0) / 3600), color: 2, fill: true, fmt: (v) => `${num(v, 0)} W` }], { height: 180, xRange: historyRange, ariaLabel: `Mean power per hour over the last ${HISTORY_DAYS} days, in watts`, emptyTitle: 'No energy history yet.' })));
   };
   const drawSlices = async () => {
     const [sl, allocs] = await Promise.all([

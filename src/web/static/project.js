@@ -43,7 +43,7 @@ export async function mount(root) {
       timeChart(rows.map((r) => Date.parse(r.time) / 1000), [
         { label: 'Allocated', unit: 'GPU·h per day', values: rows.map((r) => r.gpu_equivalent_hours ?? 0), bars: true, fmt: (v) => num(v, 1) },
         { label: 'Active', unit: 'GPU·h per day', values: rows.map((r) => r.active_gpu_hours ?? 0), bars: true, fmt: (v) => num(v, 1) },
-      ], { height: 220, ariaLabel: `Allocated and active GPU-hours per day in ${monthName}`, emptyTitle: 'No usage this month yet.', emptyHint: 'This project has not held a GPU since the month began.' }));
+      ], { height: 220, xRange: [monthStart.getTime() / 1000, new Date(Date.UTC(monthStart.getUTCFullYear(), monthStart.getUTCMonth() + 1, 1)).getTime() / 1000], ariaLabel: `Allocated and active GPU-hours per day in ${monthName}`, emptyTitle: 'No usage this month yet.', emptyHint: 'This project has not held a GPU since the month began.' }));
   };
   const drawModels = async () => {
     const res = await api('usage', { groupBy: 'model', from: monthStart.toISOString(), to: new Date().toISOString(), step: 'month', ...scope });
