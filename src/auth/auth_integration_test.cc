@@ -22,8 +22,8 @@
 #include "auth/jwt.h"
 #include "auth/test_util.h"
 #include "auth/uma.h"
-#include "oidc/node_peer.h"
 #include "http/client.h"
+#include "oidc/node_peer.h"
 
 namespace aitelemetry::auth {
 namespace {
