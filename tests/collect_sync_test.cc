@@ -101,7 +101,7 @@ class CollectSync : public ::testing::Test {
   void SetUp() override {
     if (::access("/usr/bin/prometheus", X_OK) != 0 ||
         Shell("command -v promtool >/dev/null") != 0) {
-      GTEST_SKIP() << "prometheus/promtool not installed";
+      GTEST_FAIL() << "prometheus/promtool not installed (scripts/setup installs them)";
     }
     dir_ = fs::path(::testing::TempDir()) /
            ("aitel-collect-" + std::to_string(::getpid()) + "-" +

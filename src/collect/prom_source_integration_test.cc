@@ -38,7 +38,8 @@ int FreePort() {
 class PrometheusFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::access(kPrometheus, X_OK) != 0) GTEST_SKIP() << kPrometheus << " not installed";
+    if (::access(kPrometheus, X_OK) != 0)
+      GTEST_FAIL() << kPrometheus << " not installed (scripts/setup installs it)";
     dir_ =
         std::filesystem::path(::testing::TempDir()) / ("aitel-prom-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_ / "data");

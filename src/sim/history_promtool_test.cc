@@ -20,7 +20,7 @@ const Timestamp kT0 = Timestamp(seconds(1'767'225'600));  // 2026-01-01T00:00:00
 
 TEST(HistoryPromtool, CreateBlocksAcceptsSixHours) {
   if (std::system("command -v promtool > /dev/null 2>&1") != 0) {
-    GTEST_SKIP() << "promtool is not installed";
+    GTEST_FAIL() << "promtool is not installed (scripts/setup installs prometheus)";
   }
   auto built = BuildFleet({.seed = 21, .gpus = 8, .mig_fraction = 0.5});
   ASSERT_TRUE(built.has_value());

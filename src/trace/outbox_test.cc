@@ -44,7 +44,7 @@ class OutboxTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (!test_support::ReceiverInstalled()) {
-      GTEST_SKIP() << "node_modules missing: run `npm ci` at the repository root";
+      GTEST_FAIL() << "node_modules missing: run `npm ci` (scripts/setup does)";
     }
     std::string url = test_support::FreshDatabase(GetParam());
     ASSERT_FALSE(url.empty()) << "no database for " << GetParam()

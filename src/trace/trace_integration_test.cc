@@ -49,7 +49,7 @@ class OtlpReceiverTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!test_support::ReceiverInstalled()) {
-      GTEST_SKIP() << "node_modules missing: run `npm ci` at the repository root";
+      GTEST_FAIL() << "node_modules missing: run `npm ci` (scripts/setup does)";
     }
     std::string problem = receiver_.Start();
     ASSERT_TRUE(problem.empty()) << problem;
