@@ -129,19 +129,23 @@ int Main(int argc, char** argv) {
   auto fleet = sim::BuildFleet({.seed = 1, .gpus = gpus, .mig_fraction = 0.2, .hubs = 1});
   if (!fleet) return 1;
   const Timestamp now = FromUnixMillis(1'790'006'400'000);
-  std::vector<std::string> answers;
+  // The fleet's answers at `now` and 30 s later: a sync of the later ones sees the readings,
+  // states and holders of a live fleet move on, as the worker's every sync does.
+  std::vector<std::string> answers, later;
   size_t bytes = 0;
-  {
+  for (int k = 0; k < 2; ++k) {
+    const Timestamp t = now + std::chrono::seconds(30 * k);
     std::string text;
-    sim::AppendExposition(*fleet, 0, now, &text);
+    sim::AppendExposition(*fleet, 0, t, &text);
     SampleSet set;
     ExpositionOptions o;
-    o.default_timestamp_ms = ToUnixMillis(now);
+    o.default_timestamp_ms = ToUnixMillis(t);
     if (auto st = ParseExposition(text, o, &set); !st) {
       fmt::print(stderr, "{}\n", st.error().message);
       return 1;
     }
-    answers = RenderAnswers(set, ToUnixSeconds(now));
+    (k == 0 ? answers : later) = RenderAnswers(set, ToUnixSeconds(t));
+    if (k > 0) continue;
     for (const auto& a : answers) bytes += a.size();
     fmt::print("fleet: {} GPUs, {} MIG slices, {} series in {} answers, {:.0f} MB of JSON\n",
                fleet->gpus.size(), fleet->slices.size(), set.size(), answers.size(), bytes / 1e6);
@@ -192,16 +196,22 @@ int Main(int argc, char** argv) {
   HubSyncOptions ho;
   ho.hub = fleet->hubs[0].name;
   ho.interval = std::chrono::seconds(30);
+  // Sync #1 inserts the fleet; #2 and #3 update it with the answers of 30 s later and back
+  // again, so every sync sees readings, states and holders that changed since the one before.
   HubSyncer syncer(ho, **store, std::make_unique<PreparedSource>(&answers));
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < 3; ++i) {
+    if (i > 0) answers.swap(later);
     auto t = std::chrono::steady_clock::now();
     auto r = syncer.SyncOnce(now + std::chrono::seconds(30 * i));
     if (!r) {
       fmt::print(stderr, "{}\n", r.error().message);
       return 1;
     }
-    fmt::print("full sync #{} (parse + map + store): {:.3f} s, {} entities\n", i + 1, Since(t),
-               r->counts.entities);
+    fmt::print(
+        "full sync #{} (parse + map + store): {:.3f} s (collect {:.3f} s, store {:.3f} s), {} "
+        "entities, {} allocations opened, {} closed, {} gone\n",
+        i + 1, Since(t), r->collect_seconds, r->store_seconds, r->counts.entities,
+        r->counts.allocations_opened, r->counts.allocations_closed, r->counts.gone);
   }
   fmt::print(
       "RSS: baseline with answers held {:.0f} MiB, peak {:.0f} MiB; peak above baseline "

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -19,8 +20,6 @@ using store::Filter;
 using store::QuerySpec;
 
 const model::Model& M(const char* name) { return *model::FindModel(name); }
-
-constexpr const char* kEntityModels[] = {"cluster", "node", "project", "gpu", "gpu-slice"};
 
 Value Real(double v) { return std::isnan(v) ? Value{} : Value{v}; }
 Value Int(double v) {
@@ -72,11 +71,6 @@ Result<std::vector<Record>> SelectAll(store::Store::Writer& w, const char* model
   return w.Select(M(model), spec);
 }
 
-struct OpenRow {
-  std::string key;
-  bool seen = false;
-};
-
 }  // namespace
 
 Result<std::optional<Record>> ReadHub(store::Store::Writer& w, const std::string& hub) {
@@ -86,48 +80,107 @@ Result<std::optional<Record>> ReadHub(store::Store::Writer& w, const std::string
   return std::optional<Record>(std::move(rows->front()));
 }
 
+Status EnsureMirror(store::Store::Writer& w, const std::string& hub, HubMirror& mirror) {
+  if (mirror.loaded() && mirror.hub() == hub) {
+    auto row = ReadHub(w, hub);
+    if (!row) return Fail(row.error());
+    int64_t stored = kNoTime;
+    if (*row) {
+      if (const auto* v = std::get_if<int64_t>(&(*row)->Get("last_sync_at"))) stored = *v;
+    }
+    if (stored == mirror.written_at()) return Ok();
+  }
+  return mirror.Load(w, hub);
+}
+
+namespace {
+
+// Writes a model's rows in batches while a snapshot is walked, so memory holds at most a batch
+// of records per model: new or re-described rows are upserted, rows whose readings alone changed
+// get them by key, unchanged rows are only counted (their last_seen_at is set in bulk later).
+class RowWriter {
+ public:
+  RowWriter(store::Store::Writer& w, const char* model) : w_(w), m_(M(model)) {}
+
+  Status Upsert(Record r) {
+    upserts_.push_back(std::move(r));
+    return upserts_.size() >= kBatch ? Flush() : Ok();
+  }
+  Status Refresh(Record r) {
+    refreshes_.push_back(std::move(r));
+    return refreshes_.size() >= kBatch ? Flush() : Ok();
+  }
+  void Unchanged() { ++unchanged_; }
+
+  Status Flush() {
+    if (auto st = w_.Upsert(m_, upserts_); !st) return st;
+    written_ += static_cast<int64_t>(upserts_.size());
+    upserts_.clear();
+    if (refreshes_.empty()) return Ok();
+    auto n = w_.UpdateFields(m_, WritePlan::Of(m_).refresh, refreshes_);
+    if (!n) return Fail(n.error());
+    if (*n != static_cast<int64_t>(refreshes_.size())) {
+      return Fail(ErrorCode::kAborted,
+                  fmt::format("{}: {} of {} rows to refresh are not in the store", m_.name,
+                              static_cast<int64_t>(refreshes_.size()) - *n, refreshes_.size()));
+    }
+    written_ += *n;
+    refreshes_.clear();
+    return Ok();
+  }
+
+  // Sets last_seen_at = t on the unchanged rows: those of the hub matching `filters` whose
+  // last_seen_at is older. With `check`, fails (kAborted) unless exactly the unchanged rows were.
+  Status Touch(std::vector<Filter> filters, int64_t t, bool check) {
+    filters.push_back(Filter::Less("last_seen_at", t));
+    auto n = w_.Update(m_, filters, {{"last_seen_at", t}});
+    if (!n) return Fail(n.error());
+    if (check && *n != unchanged_) {
+      return Fail(ErrorCode::kAborted,
+                  fmt::format("{}: {} rows seen again, {} expected", m_.name, *n, unchanged_));
+    }
+    return Ok();
+  }
+
+  // Sets `set` on the rows with `keys`, 500 keys a statement (every backend's parameter limit).
+  Result<int64_t> SetByKey(const std::vector<Value>& keys,
+                           const std::vector<std::pair<std::string, Value>>& set) {
+    int64_t changed = 0;
+    for (size_t i = 0; i < keys.size(); i += 500) {
+      Filter f;
+      f.field = "key";
+      f.values.assign(keys.begin() + static_cast<ptrdiff_t>(i),
+                      keys.begin() + static_cast<ptrdiff_t>(std::min(keys.size(), i + 500)));
+      auto n = w_.Update(m_, {f}, set);
+      if (!n) return Fail(n.error());
+      changed += *n;
+    }
+    return changed;
+  }
+
+  const model::Model& model() const { return m_; }
+
+ private:
+  static constexpr size_t kBatch = 2000;
+  store::Store::Writer& w_;
+  const model::Model& m_;
+  std::vector<Record> upserts_, refreshes_;
+  int64_t unchanged_ = 0;
+  int64_t written_ = 0;
+};
+
+}  // namespace
+
 Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap, Timestamp at,
-                                  std::optional<Timestamp> usage_through) {
+                                  std::optional<Timestamp> usage_through, HubMirror& mirror,
+                                  ChangeBatch* changes) {
   ApplyCounts counts;
   const int64_t t = ToUnixNanos(at);
   const std::string& hub = snap.hub;
-  const Filter by_hub = Filter::Eq("hub", hub);
-
-  // Stored facts this sync continues from.
-  std::unordered_map<std::string, int64_t> last_active;
-  for (const char* m : {"gpu", "gpu-slice"}) {
-    Filter active_before;
-    active_before.field = "last_active_at";
-    active_before.kind = Filter::Kind::kNotNull;
-    auto rows = SelectAll(w, m, {by_hub, active_before}, {"key", "last_active_at"});
-    if (!rows) return Fail(rows.error());
-    for (const Record& r : *rows) {
-      if (auto* v = std::get_if<int64_t>(&r.Get("last_active_at"))) last_active[r.Key()] = *v;
-    }
-  }
-  std::unordered_map<std::string, OpenRow> open_allocations;  // device|pod|container -> key
-  {
-    auto rows = SelectAll(w, "allocation", {by_hub, Filter::Eq("state", std::string("open"))},
-                          {"key", "device_key", "pod", "container"});
-    if (!rows) return Fail(rows.error());
-    for (const Record& r : *rows) {
-      open_allocations[r.GetString("device_key") + "|" + r.GetString("pod") + "|" +
-                       r.GetString("container")] = OpenRow{r.Key()};
-    }
-  }
-  std::unordered_map<std::string, OpenRow> open_events;  // device|kind|code -> key
-  {
-    auto rows = SelectAll(w, "health-event", {by_hub, Filter::Null("ended_at")},
-                          {"key", "device_key", "kind", "code"});
-    if (!rows) return Fail(rows.error());
-    for (const Record& r : *rows) {
-      std::string kind = r.GetString("kind");
-      if (kind != "xid" && kind != "remapped_rows" && kind != "row_remap_failure") continue;
-      const auto* code = std::get_if<int64_t>(&r.Get("code"));
-      open_events[fmt::format("{}|{}|{}", r.GetString("device_key"), kind, code ? *code : 0)] =
-          OpenRow{r.Key()};
-    }
-  }
+  if (auto st = EnsureMirror(w, hub, mirror); !st) return Fail(st.error());
+  // Rows already seen at `at` or later (a repeated or out-of-order sync) keep their last_seen_at,
+  // so the unchanged ones cannot be counted when touched.
+  const bool advancing = mirror.written_at() == kNoTime || t > mirror.written_at();
 
   // The hub.
   {
@@ -141,7 +194,51 @@ Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap,
     if (auto st = w.Upsert(M("hub"), std::span<const Record>(&r, 1)); !st) return Fail(st.error());
   }
 
-  std::vector<Record> clusters, nodes, projects, gpus, slices, allocations, events;
+  std::array<RowWriter, kSyncedModels.size()> writers = {
+      RowWriter(w, kSyncedModels[0]), RowWriter(w, kSyncedModels[1]),
+      RowWriter(w, kSyncedModels[2]), RowWriter(w, kSyncedModels[3]),
+      RowWriter(w, kSyncedModels[4])};
+  enum { kCluster, kNode, kProject, kGpu, kSlice };
+  RowWriter allocation_writer(w, "allocation");
+  RowWriter event_writer(w, "health-event");
+
+  // Classifies an entity record against the mirror and queues its write.
+  auto entity = [&](size_t mi, Record r) -> Status {
+    auto& known = mirror.entities(mi);
+    HubMirror::Entity next;
+    mirror.Describe(r, next);
+    next.seen_at = t;
+    ++counts.entities;
+    auto it = known.find(r.Key());
+    const HubMirror::Entity* before = it == known.end() ? nullptr : &it->second;
+    if (changes) {
+      if (const char* op = ChangeOp(before ? &before->state : nullptr, next.state,
+                                    before && before->holder != next.holder)) {
+        changes->Add(store::ChangeOf(r, op, at));
+      }
+    }
+    const bool full =
+        before == nullptr || before->gone || before->indexed_digest != next.indexed_digest;
+    const bool refresh = !full && before->value_digest != next.value_digest;
+    if (before) {
+      it->second = std::move(next);
+    } else {
+      known.emplace(r.Key(), std::move(next));
+    }
+    if (full) return writers[mi].Upsert(std::move(r));
+    if (refresh) return writers[mi].Refresh(std::move(r));
+    writers[mi].Unchanged();
+    return Ok();
+  };
+  auto last_active_of = [&](size_t mi, const std::string& key, bool active) -> Value {
+    if (active) return t;
+    auto& known = mirror.entities(mi);
+    if (auto it = known.find(key); it != known.end() && it->second.last_active_at != kNoTime) {
+      return it->second.last_active_at;
+    }
+    return {};
+  };
+
   for (uint32_t c = 0; c < snap.clusters.size(); ++c) {
     Record r(M("cluster"));
     r.Set("key", ClusterKeyOf(snap, c));
@@ -149,7 +246,7 @@ Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap,
     r.Set("name", snap.clusters[c].name);
     r.Set("hub_key", model::HubKey(hub));
     SetSeen(r, t, "active");
-    clusters.push_back(std::move(r));
+    if (auto st = entity(kCluster, std::move(r)); !st) return Fail(st.error());
   }
   for (uint32_t n = 0; n < snap.nodes.size(); ++n) {
     const NodeEntry& node = snap.nodes[n];
@@ -163,12 +260,13 @@ Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap,
     if (!node.mig_strategy.empty()) r.Set("mig_strategy", node.mig_strategy);
     r.Set("gpu_count", int64_t{node.gpu_count});
     SetSeen(r, t, "active");
-    nodes.push_back(std::move(r));
+    if (auto st = entity(kNode, std::move(r)); !st) return Fail(st.error());
   }
 
   std::unordered_map<std::string, double> held_by_project;  // cluster/ns -> GPU-equivalents
+  const WritePlan& alloc_plan = WritePlan::Of(M("allocation"));
   auto allocate = [&](const std::string& device_key, const GpuEntry& gpu, const SliceEntry* slice,
-                      const std::vector<Holder>& holders) {
+                      const std::vector<Holder>& holders) -> Status {
     const NodeEntry& node = snap.nodes[gpu.node];
     const std::string& cluster = snap.clusters[node.cluster].name;
     const double share = slice ? slice->compute_share : 1.0;
@@ -176,15 +274,7 @@ Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap,
       if (!std::isnan(share)) {
         held_by_project[cluster + "/" + h.ns] += share / static_cast<double>(holders.size());
       }
-      std::string ident = device_key + "|" + h.pod + "|" + h.container;
       Record r(M("allocation"));
-      if (auto it = open_allocations.find(ident); it != open_allocations.end()) {
-        it->second.seen = true;
-        r.Set("key", it->second.key);
-      } else {
-        r.Set("key", fmt::format("{}/{}/{}@{}", device_key, h.pod, h.container, FormatRfc3339(at)));
-        ++counts.allocations_opened;
-      }
       r.Set("hub", hub);
       r.Set("cluster", cluster);
       r.Set("project", h.ns);
@@ -203,21 +293,37 @@ Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap,
       r.Set("started_at", t);  // write-once: an open allocation keeps its start
       r.Set("last_seen_at", t);
       r.Set("state", std::string("open"));
-      allocations.push_back(std::move(r));
+      const uint64_t digest =
+          DigestFields(r, alloc_plan.indexed) ^ (DigestFields(r, alloc_plan.values) * 31);
+      auto [it, opened] =
+          mirror.allocations().try_emplace(AllocationIdent(device_key, h.pod, h.container));
+      HubMirror::Open& open = it->second;
+      open.seen_at = t;
+      if (opened) {
+        open.key = fmt::format("{}/{}/{}@{}", device_key, h.pod, h.container, FormatRfc3339(at));
+        ++counts.allocations_opened;
+      }
+      r.Set("key", open.key);
+      if (!opened && open.digest == digest) {
+        allocation_writer.Unchanged();
+        continue;
+      }
+      open.digest = digest;
+      if (auto st = allocation_writer.Upsert(std::move(r)); !st) return st;
     }
+    return Ok();
   };
   auto health = [&](const std::string& device_key, const GpuEntry& gpu, const char* kind,
-                    double value, const std::string& message) {
-    if (std::isnan(value) || value <= 0) return;
+                    double value, const std::string& message) -> Status {
+    if (std::isnan(value) || value <= 0) return Ok();
     const auto code = static_cast<int64_t>(std::llround(value));
-    std::string ident = fmt::format("{}|{}|{}", device_key, kind, code);
-    if (auto it = open_events.find(ident); it != open_events.end()) {
-      it->second.seen = true;
-      return;
-    }
+    auto [it, opened] = mirror.events().try_emplace(EventIdent(device_key, kind, code));
+    it->second.seen_at = t;
+    if (!opened) return Ok();
     const NodeEntry& node = snap.nodes[gpu.node];
     Record r(M("health-event"));
-    r.Set("key", fmt::format("{}/{}/{}@{}", device_key, kind, code, FormatRfc3339(at)));
+    it->second.key = fmt::format("{}/{}/{}@{}", device_key, kind, code, FormatRfc3339(at));
+    r.Set("key", it->second.key);
     r.Set("hub", hub);
     r.Set("cluster", snap.clusters[node.cluster].name);
     r.Set("node", node.name);
@@ -228,13 +334,8 @@ Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap,
     r.Set("code", code);
     r.Set("message", message);
     r.Set("observed_at", t);
-    events.push_back(std::move(r));
     ++counts.events_opened;
-  };
-  auto last_active_of = [&](const std::string& key, bool active) -> Value {
-    if (active) return t;
-    if (auto it = last_active.find(key); it != last_active.end()) return it->second;
-    return {};
+    return event_writer.Upsert(std::move(r));
   };
 
   for (uint32_t g = 0; g < snap.gpus.size(); ++g) {
@@ -270,7 +371,7 @@ Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap,
       r.Set("dram_active_ratio", Real(d.Get(Signal::kDramActive)));
       SetHolder(r, gpu.holders);
       state = UnitState(Activity(d), !gpu.holders.empty());
-      allocate(gpu_key, gpu, nullptr, gpu.holders);
+      if (auto st = allocate(gpu_key, gpu, nullptr, gpu.holders); !st) return Fail(st.error());
     } else {
       // A MIG parent has no activity series: its readings are the device-wide ones, its memory
       // the sum over its instances when all report, its total from GPU feature discovery.
@@ -289,10 +390,9 @@ Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap,
           rank = StateRank(s);
           state = s;
         }
-        const std::string slice_key = model::SliceKey(gpu_key, slice.gpu_i_id);
+        std::string slice_key = model::SliceKey(gpu_key, slice.gpu_i_id);
         const bool active = s != nullptr && std::string_view(s) == "active";
         Record sr(M("gpu-slice"));
-        sr.Set("key", slice_key);
         sr.Set("hub", hub);
         sr.Set("cluster", snap.clusters[node.cluster].name);
         sr.Set("node", node.name);
@@ -304,10 +404,13 @@ Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap,
         if (!gpu.model_name.empty()) sr.Set("model_name", gpu.model_name);
         SetUnitReadings(sr, slice.readings);
         SetHolder(sr, slice.holders);
-        sr.Set("last_active_at", last_active_of(slice_key, active));
+        sr.Set("last_active_at", last_active_of(kSlice, slice_key, active));
         SetSeen(sr, t, s);
-        slices.push_back(std::move(sr));
-        allocate(slice_key, gpu, &slice, slice.holders);
+        if (auto st = allocate(slice_key, gpu, &slice, slice.holders); !st) {
+          return Fail(st.error());
+        }
+        sr.Set("key", std::move(slice_key));
+        if (auto st = entity(kSlice, std::move(sr)); !st) return Fail(st.error());
       }
       if (all_used) r.Set("memory_used_bytes", Int(used));
       if (!std::isnan(node.gpu_memory_mib)) {
@@ -315,14 +418,17 @@ Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap,
       }
     }
     const bool active = state != nullptr && std::string_view(state) == "active";
-    r.Set("last_active_at", last_active_of(gpu_key, active));
+    r.Set("last_active_at", last_active_of(kGpu, gpu_key, active));
     SetSeen(r, t, state);
-    gpus.push_back(std::move(r));
-    health(gpu_key, gpu, "xid", d.Get(Signal::kXid), "XID error reported by the driver");
-    health(gpu_key, gpu, "remapped_rows", d.Get(Signal::kRemappedRowsUncorrectable),
-           "rows remapped after uncorrectable memory errors");
-    health(gpu_key, gpu, "row_remap_failure", d.Get(Signal::kRowRemapFailure),
-           "row remapping failed");
+    if (auto st = entity(kGpu, std::move(r)); !st) return Fail(st.error());
+    for (auto [kind, value, message] :
+         {std::tuple{"xid", d.Get(Signal::kXid), "XID error reported by the driver"},
+          std::tuple{"remapped_rows", d.Get(Signal::kRemappedRowsUncorrectable),
+                     "rows remapped after uncorrectable memory errors"},
+          std::tuple{"row_remap_failure", d.Get(Signal::kRowRemapFailure),
+                     "row remapping failed"}}) {
+      if (auto st = health(gpu_key, gpu, kind, value, message); !st) return Fail(st.error());
+    }
   }
   for (const ProjectEntry& p : snap.projects) {
     const std::string& cluster = snap.clusters[p.cluster].name;
@@ -336,53 +442,70 @@ Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap,
     double held = it == held_by_project.end() ? 0.0 : it->second;
     r.Set("gpus_allocated", held);
     SetSeen(r, t, held > 0 ? "active" : "idle");
-    projects.push_back(std::move(r));
+    if (auto st = entity(kProject, std::move(r)); !st) return Fail(st.error());
   }
 
-  for (auto [model, rows] :
-       {std::pair{"cluster", &clusters}, std::pair{"node", &nodes}, std::pair{"project", &projects},
-        std::pair{"gpu", &gpus}, std::pair{"gpu-slice", &slices}}) {
-    if (auto st = w.Upsert(M(model), *rows); !st) return Fail(st.error());
-    counts.entities += static_cast<int64_t>(rows->size());
-  }
-  for (const char* model : kEntityModels) {
-    auto n = w.Update(M(model), {by_hub, Filter::Less("last_seen_at", t), Filter::Null("gone_at")},
-                      {{"gone_at", t}, {"state", std::string("gone")}, {"stale_since", Value{}}});
+  // What is left to write, then what vanished: gone, with the time.
+  for (size_t mi = 0; mi < kSyncedModels.size(); ++mi) {
+    RowWriter& rw = writers[mi];
+    if (auto st = rw.Flush(); !st) return Fail(st.error());
+    std::vector<Value> vanished;
+    for (auto& [key, e] : mirror.entities(mi)) {
+      if (e.gone || e.seen_at == t) continue;
+      vanished.push_back(key);
+      if (changes) {
+        store::Change c;
+        c.model = rw.model().name;
+        c.key = key;
+        c.op = "gone";
+        c.hub = hub;
+        c.cluster = mirror.NameOf(e.cluster);
+        c.project = mirror.NameOf(e.project);
+        changes->Add(std::move(c));
+      }
+      e.gone = true;
+      e.state = "gone";
+      e.indexed_digest = e.value_digest = 0;
+    }
+    auto n = rw.SetByKey(
+        vanished, {{"gone_at", t}, {"state", std::string("gone")}, {"stale_since", Value{}}});
     if (!n) return Fail(n.error());
     counts.gone += *n;
-  }
-  if (auto st = w.Upsert(M("allocation"), allocations); !st) return Fail(st.error());
-  if (auto st = w.Upsert(M("health-event"), events); !st) return Fail(st.error());
-
-  std::vector<Value> ended_allocations, ended_events;
-  for (auto& [ident, row] : open_allocations) {
-    if (!row.seen) ended_allocations.push_back(row.key);
-  }
-  for (auto& [ident, row] : open_events) {
-    if (!row.seen) ended_events.push_back(row.key);
-  }
-  // Close in batches: one statement per 500 keys keeps every backend's parameter limit.
-  auto close = [&](const char* model, std::vector<Value>& keys,
-                   std::vector<std::pair<std::string, Value>> set) -> Result<int64_t> {
-    int64_t changed = 0;
-    for (size_t i = 0; i < keys.size(); i += 500) {
-      Filter f;
-      f.field = "key";
-      f.values.assign(keys.begin() + static_cast<ptrdiff_t>(i),
-                      keys.begin() + static_cast<ptrdiff_t>(std::min(keys.size(), i + 500)));
-      auto n = w.Update(M(model), {f}, set);
-      if (!n) return Fail(n.error());
-      changed += *n;
+    if (auto st = rw.Touch({Filter::Eq(rw.model().scope.hub, hub), Filter::Null("gone_at")}, t,
+                           advancing);
+        !st) {
+      return Fail(st.error());
     }
-    return changed;
+    if (changes && !mirror.entities(mi).empty()) changes->Touch(rw.model().name);
+  }
+
+  // Allocations and health events no longer seen end now.
+  if (auto st = allocation_writer.Flush(); !st) return Fail(st.error());
+  if (auto st = event_writer.Flush(); !st) return Fail(st.error());
+  auto ended = [&](std::unordered_map<std::string, HubMirror::Open>& open) {
+    std::vector<Value> keys;
+    for (auto it = open.begin(); it != open.end();) {
+      if (it->second.seen_at == t) {
+        ++it;
+        continue;
+      }
+      keys.push_back(it->second.key);
+      it = open.erase(it);
+    }
+    return keys;
   };
-  auto closed =
-      close("allocation", ended_allocations, {{"ended_at", t}, {"state", std::string("closed")}});
+  auto closed = allocation_writer.SetByKey(ended(mirror.allocations()),
+                                           {{"ended_at", t}, {"state", std::string("closed")}});
   if (!closed) return Fail(closed.error());
   counts.allocations_closed = *closed;
-  auto ended = close("health-event", ended_events, {{"ended_at", t}});
-  if (!ended) return Fail(ended.error());
-  counts.events_closed = *ended;
+  if (auto st = allocation_writer.Touch(
+          {Filter::Eq("hub", hub), Filter::Eq("state", std::string("open"))}, t, advancing);
+      !st) {
+    return Fail(st.error());
+  }
+  auto events_ended = event_writer.SetByKey(ended(mirror.events()), {{"ended_at", t}});
+  if (!events_ended) return Fail(events_ended.error());
+  counts.events_closed = *events_ended;
   return counts;
 }
 
@@ -411,7 +534,7 @@ Status RecordSyncFailure(store::Store& store, const std::string& hub, Timestamp 
                        {"stale_since", last_ok}});
     if (!n) return Fail(n.error());
     if (model::IsNull(last_ok)) return Ok();
-    for (const char* model : kEntityModels) {
+    for (const char* model : kSyncedModels) {
       auto m = w.Update(
           M(model), {Filter::Eq("hub", hub), Filter::Null("gone_at"), Filter::Null("stale_since")},
           {{"stale_since", last_ok}});

@@ -7,7 +7,9 @@
 #include <optional>
 #include <string>
 
+#include "collect/hub_mirror.h"
 #include "collect/snapshot.h"
+#include "collect/sync_changes.h"
 #include "core/result.h"
 #include "core/time.h"
 #include "store/store.h"
@@ -15,7 +17,7 @@
 namespace aitelemetry::collect {
 
 struct ApplyCounts {
-  int64_t entities = 0;  // rows upserted (clusters, nodes, projects, GPUs, slices)
+  int64_t entities = 0;  // entities in the snapshot (clusters, nodes, projects, GPUs, slices)
   int64_t gone = 0;      // rows newly marked gone
   int64_t allocations_opened = 0;
   int64_t allocations_closed = 0;
@@ -27,6 +29,11 @@ struct ApplyCounts {
 [[nodiscard]] Result<std::optional<model::Record>> ReadHub(store::Store::Writer& w,
                                                            const std::string& hub);
 
+// Makes `mirror` describe `hub` as stored: keeps it when it was loaded for `hub` and the hub
+// row's last_sync_at is the one it wrote last, else loads it.
+[[nodiscard]] Status EnsureMirror(store::Store::Writer& w, const std::string& hub,
+                                  HubMirror& mirror);
+
 // Writes `snap` as the state of its hub at `at`:
 //  - upserts the hub (last_sync_at = last_sync_ok_at = at, last_error and stale_since cleared,
 //    usage_through as given) and every cluster, node, project, GPU and slice with
@@ -35,15 +42,22 @@ struct ApplyCounts {
 //    `idle` when free with activity zero or unknown, and null (unknown) when held with unknown
 //    activity; a MIG parent takes the most active state of its slices; last_active_at is `at`
 //    when active, else the stored value;
-//  - marks the hub's entities with last_seen_at < at and gone_at null as gone (gone_at = at);
+//  - marks the hub's entities that are not in `snap` and not gone as gone (gone_at = at);
 //  - keeps an open allocation (same device, pod and container) open, opens new ones with
 //    started_at = at and closes those no longer seen (ended_at = at, state closed);
 //  - opens a health event for a non-zero XID code or remapped-row count, keeps it while the same
-//    code holds, and ends it (ended_at = at) when it clears.
-// Requires: `w` belongs to an open transaction.
+//    code holds, and ends it (ended_at = at) when it clears;
+//  - adds to `changes` (nullable) the entities inserted, gone, or whose state or holder changed,
+//    and touches every model that has entities (see ChangeBatch).
+// Only what changed since `mirror` is written (see HubMirror); `mirror` is brought up to date
+// (EnsureMirror) first and describes the store afterwards. kAborted when the store turns out not
+// to match the mirror (a row it knows is missing): the caller rolls back, clears the mirror and
+// may retry. Requires: `w` belongs to an open transaction; on any error the caller clears
+// `mirror`.
 [[nodiscard]] Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap,
                                                 Timestamp at,
-                                                std::optional<Timestamp> usage_through);
+                                                std::optional<Timestamp> usage_through,
+                                                HubMirror& mirror, ChangeBatch* changes);
 
 // Records a failed sync of `hub` started at `at`: the hub row gets last_sync_at = at and
 // last_error = `error` (created if missing), and every entity of the hub that is not gone and

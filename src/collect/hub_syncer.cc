@@ -48,6 +48,7 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
   Mapper mapper(hub, options_.default_cluster);
   if (auto st = source_->Collect(at, &mapper); !st) return fail(st.error());
   Snapshot snap = mapper.Finish();
+  report.collect_seconds = SecondsSince(start);
   if (snap.series == 0) {
     // An empty answer is far likelier a wrong URL, tenant or lookback than a hub whose every GPU
     // vanished at once; failing keeps the last state (stale) instead of marking it all gone.
@@ -79,34 +80,49 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
     report.caught_up_hours = caught->hours;
   }
 
+  if (report.caught_up_hours > 0) mirror_.Clear();  // the catch-up rewrote usage hours
+
   const bool count_usage = !counted || at > *counted;
-  const Timestamp hour = FloorToHour(at);
-  auto st = store_.Transaction([&](store::Store::Writer& w) -> Status {
-    std::optional<Timestamp> through = counted;
-    if (count_usage) {
-      store::QuerySpec spec;
-      spec.filters = {Filter::Eq("hub", hub), Filter::Eq("hour", ToUnixNanos(hour))};
-      spec.rows = std::numeric_limits<int32_t>::max();
-      spec.count = false;
-      auto rows = w.Select(*model::FindModel("usage"), spec);
-      if (!rows) return Fail(rows.error());
-      UsageAccumulator usage;
-      usage.Load(*rows);
-      usage.Add(snap, at, options_.interval, &energy_);
-      if (auto s = w.Upsert(*model::FindModel("usage"), usage.Records()); !s) return s;
-      through = at;
-    }
-    // Live views hear of state and holder changes: facts before and after, diffed in here.
-    auto before = ReadHubFacts(w, hub);
-    if (!before) return Fail(before.error());
-    auto counts = ApplySnapshot(w, snap, at, through);
-    if (!counts) return Fail(counts.error());
-    report.counts = *counts;
-    auto after = ReadHubFacts(w, hub);
-    if (!after) return Fail(after.error());
-    return w.AppendChanges(SyncChanges(*before, *after, hub, at));
-  });
+  const int64_t hour = ToUnixNanos(FloorToHour(at));
+  const auto store_start = std::chrono::steady_clock::now();
+  const model::Model& usage_model = *model::FindModel("usage");
+  Status st = Ok();
+  // A mirror that no longer matches the store (kAborted) is reloaded and the write tried again.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    st = store_.Transaction([&](store::Store::Writer& w) -> Status {
+      if (auto s = EnsureMirror(w, hub, mirror_); !s) return s;
+      std::optional<Timestamp> through = counted;
+      if (count_usage) {
+        auto usage = mirror_.Usage(w, hour);
+        if (!usage) return Fail(usage.error());
+        (*usage)->Add(snap, at, options_.interval, &energy_);
+        auto s = (*usage)->WriteChanged(
+            2000, [&](std::vector<model::Record>& rows, bool stored) -> Status {
+              if (!stored) return w.Upsert(usage_model, rows);
+              auto n = w.UpdateFields(usage_model, UsageAccumulator::SumFields(), rows);
+              if (!n) return Fail(n.error());
+              if (*n == static_cast<int64_t>(rows.size())) return Ok();
+              return Fail(ErrorCode::kAborted,
+                          fmt::format("usage: {} of {} rows of the hour are not in the store",
+                                      static_cast<int64_t>(rows.size()) - *n, rows.size()));
+            });
+        if (!s) return s;
+        through = at;
+      }
+      // Live views hear of state and holder changes, found against the mirror.
+      ChangeBatch changes;
+      auto counts = ApplySnapshot(w, snap, at, through, mirror_, &changes);
+      if (!counts) return Fail(counts.error());
+      report.counts = *counts;
+      return w.AppendChanges(changes.Finish(hub, at));
+    });
+    if (st) break;
+    mirror_.Clear();
+    if (st.error().code != ErrorCode::kAborted) break;
+  }
   if (!st) return fail(st.error());
+  mirror_.Committed(ToUnixNanos(at));
+  report.store_seconds = SecondsSince(store_start);
   report.usage_counted = count_usage;
   report.seconds = SecondsSince(start);
   if (metrics_) {

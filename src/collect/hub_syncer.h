@@ -8,6 +8,7 @@
 #include <string>
 
 #include "collect/apply.h"
+#include "collect/hub_mirror.h"
 #include "collect/snapshot_source.h"
 #include "collect/sync_metrics.h"
 #include "collect/usage.h"
@@ -35,6 +36,8 @@ struct SyncReport {
   bool usage_counted = false;  // false when `at` was already counted (a repeated sync)
   int caught_up_hours = 0;     // hours rebuilt after a gap
   double seconds = 0;
+  double collect_seconds = 0;  // querying, parsing and mapping the snapshot
+  double store_seconds = 0;    // the store transaction (usage, entities, changes)
 };
 
 struct BackfillProgress {
@@ -95,6 +98,7 @@ class HubSyncer {
   std::unique_ptr<SnapshotSource> source_;
   SyncMetrics* metrics_;
   EnergyTracker energy_;  // live counter readings between syncs
+  HubMirror mirror_;      // what the last syncs wrote (see HubMirror)
 };
 
 }  // namespace aitelemetry::collect

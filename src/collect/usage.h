@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "collect/snapshot.h"
+#include "core/result.h"
 #include "core/time.h"
 #include "model/record.h"
 
@@ -38,13 +40,20 @@ namespace aitelemetry::collect {
 class EnergyTracker {
  public:
   // Returns the joules GPU `uuid` used over (t - step, t] and remembers `counter_joules` (NaN
-  // when absent) for the next call.
+  // when absent) for the next call. Asking again for the same `t` (a sync retried after its
+  // transaction failed) gives the same answer.
   double Take(const std::string& uuid, Timestamp t, Nanos step, double counter_joules,
               double power_watts);
   void Clear() { last_.clear(); }
 
  private:
-  std::unordered_map<std::string, std::pair<Timestamp, double>> last_;
+  struct Reading {
+    Timestamp t{};
+    double counter = 0;
+    Timestamp before_t{};  // the reading before it (what a repeat of `t` is measured from)
+    double before_counter = 0;
+  };
+  std::unordered_map<std::string, Reading> last_;
 };
 
 class UsageAccumulator {
@@ -58,12 +67,26 @@ class UsageAccumulator {
 
   // Returns one "usage" record per (device, project, hour) touched, in no particular order.
   std::vector<model::Record> Records() const;
+
+  // Calls `write` with the records of the rows added to since the last MarkWritten, at most
+  // `batch` at a time: with stored = false those never stored (Load marks rows stored), then
+  // with stored = true the others, as records with only the key, hour and sums set. Stops at the
+  // first error.
+  Status WriteChanged(
+      size_t batch,
+      const std::function<Status(std::vector<model::Record>&, bool stored)>& write) const;
+  // The fields of "usage" a sample adds to (what an update of a stored row sets).
+  static std::span<const int> SumFields();
+  // Marks every row stored and unchanged (after ChangedRecords' rows were committed).
+  void MarkWritten();
   size_t size() const { return rows_.size(); }
   void Clear() { rows_.clear(); }
 
   // The natural key of a usage row: "{device_key}|{namespace}|{hour RFC 3339}" (namespace empty
   // for unallocated time).
   static std::string RowKey(std::string_view device_key, std::string_view ns, Timestamp hour);
+  static std::string RowKey(std::string_view device_key, std::string_view ns,
+                            std::string_view hour_text);
 
  private:
   struct Row {
@@ -73,10 +96,16 @@ class UsageAccumulator {
     double allocated = 0, gpu_equivalent = 0, active = kUnknown, idle = 0, memory = kUnknown,
            energy = kUnknown;
     int64_t samples = 0;
+    bool stored = false;   // a row with this key is in the store
+    bool changed = false;  // added to since the last MarkWritten
   };
+  // The row as a "usage" record; with `sums_only` only the key, hour and sums (what an update of
+  // a stored row sets).
+  model::Record ToRecord(const std::string& key, const Row& row, bool sums_only) const;
   void AddUnit(const Snapshot& snap, const GpuEntry& gpu, const std::string& device_key,
                const DeviceReadings& readings, double share, const std::vector<Holder>& holders,
-               double energy_joules, Timestamp hour, double step_seconds);
+               double energy_joules, Timestamp hour, std::string_view hour_text,
+               double step_seconds);
 
   std::unordered_map<std::string, Row> rows_;
 };

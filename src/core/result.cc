@@ -18,6 +18,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "failed_precondition";
     case ErrorCode::kPayloadTooLarge:
       return "payload_too_large";
+    case ErrorCode::kAborted:
+      return "aborted";
     case ErrorCode::kUnavailable:
       return "unavailable";
     case ErrorCode::kDeadlineExceeded:

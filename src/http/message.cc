@@ -74,6 +74,7 @@ int StatusFor(ErrorCode code) {
       return 404;
     case ErrorCode::kAlreadyExists:
     case ErrorCode::kFailedPrecondition:
+    case ErrorCode::kAborted:
       return 409;
     case ErrorCode::kPayloadTooLarge:
       return 413;

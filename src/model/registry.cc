@@ -460,6 +460,10 @@ const char* FieldTypeName(FieldType type) {
 }
 
 int Model::FieldIndex(std::string_view n) const {
+  if (auto it = field_ids.find(n); it != field_ids.end()) {
+    const auto i = static_cast<size_t>(it->second);
+    if (i < fields.size() && fields[i].name == n) return it->second;
+  }
   for (size_t i = 0; i < fields.size(); ++i) {
     if (fields[i].name == n) return static_cast<int>(i);
   }
@@ -487,6 +491,10 @@ std::vector<Model> ValidateModels(std::vector<Model> models, std::string* error)
     if (m.FieldIndex(m.scope.hub) < 0) {
       *error = fmt::format("model {}: scope hub column {} is not a field", m.name, m.scope.hub);
       return {};
+    }
+    m.field_ids.clear();
+    for (size_t i = 0; i < m.fields.size(); ++i) {
+      m.field_ids.emplace(m.fields[i].name, static_cast<int>(i));
     }
   }
   return models;

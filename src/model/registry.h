@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "model/value.h"
@@ -68,6 +69,14 @@ struct Model {
   // A kTime field whose month partitions the table on PostgreSQL (and by which retention deletes);
   // empty: not partitioned. Requires: the key determines it (rows never move between months).
   std::string partition_field;
+
+  // Field name -> index, filled by ValidateModels (FieldIndex scans `fields` without it, and
+  // checks what it finds, so a model changed after validation stays correct).
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, int, NameHash, std::equal_to<>> field_ids;
 
   // Returns the index of the field named `name`, or -1.
   int FieldIndex(std::string_view name) const;

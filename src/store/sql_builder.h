@@ -2,6 +2,7 @@
 // every value is a bound parameter. Internal to store/.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,15 @@ struct SqlText {
 
 // Returns the column type of `type` in `dialect`.
 std::string ColumnType(model::FieldType type, Dialect dialect);
+
+// One secondary index of a model's table: its name ("{table}_{suffix}_idx") and column list.
+struct IndexSpec {
+  std::string name;
+  std::string columns;
+};
+
+// The secondary indexes of `m`, derived from the registry (scope, state/model, facets, relations).
+std::vector<IndexSpec> Indexes(const model::Model& m);
 
 // CREATE TABLE / CREATE INDEX statements for `m` (IF NOT EXISTS).
 std::vector<std::string> CreateTableSql(const model::Model& m, Dialect dialect);

@@ -32,6 +32,26 @@ class SqliteConnection final : public SqlConnection {
     return static_cast<int64_t>(sqlite3_changes(db_));
   }
 
+  Result<int64_t> ExecBatch(std::string_view sql, std::span<const Value> params,
+                            size_t width) override {
+    if (width == 0 || params.empty()) return int64_t{0};
+    auto stmt = Prepare(sql, params.subspan(0, width));
+    if (!stmt) return Fail(stmt.error());
+    int64_t changed = 0;
+    for (size_t i = 0; i < params.size(); i += width) {
+      if (i > 0) {
+        if (auto st = Bind(*stmt, params.subspan(i, width), sql); !st) return Fail(st.error());
+      }
+      int rc;
+      while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+      }
+      sqlite3_reset(*stmt);
+      if (rc != SQLITE_DONE) return Error(rc, sql);
+      changed += sqlite3_changes(db_);
+    }
+    return changed;
+  }
+
   Status Query(std::string_view sql, std::span<const Value> params,
                std::span<const FieldType> types,
                const std::function<void(std::vector<Value>&)>& on_row) override {
@@ -100,6 +120,13 @@ class SqliteConnection final : public SqlConnection {
       }
       cache_.emplace(std::string(sql), stmt);
     }
+    if (auto st = Bind(stmt, params, sql); !st) return Fail(st.error());
+    return stmt;
+  }
+
+  // Binds `params` to `stmt`'s placeholders 1..n. Strings are not copied: every step follows a
+  // bind of values that outlive it (Exec, ExecBatch and Query bind before they step).
+  Status Bind(sqlite3_stmt* stmt, std::span<const Value> params, std::string_view sql) {
     for (size_t i = 0; i < params.size(); ++i) {
       int idx = static_cast<int>(i) + 1;
       const Value& v = params[i];
@@ -111,13 +138,13 @@ class SqliteConnection final : public SqlConnection {
       } else if (auto* d = std::get_if<double>(&v)) {
         rc = sqlite3_bind_double(stmt, idx, *d);
       } else if (auto* s = std::get_if<std::string>(&v)) {
-        rc = sqlite3_bind_text(stmt, idx, s->data(), static_cast<int>(s->size()), SQLITE_TRANSIENT);
+        rc = sqlite3_bind_text(stmt, idx, s->data(), static_cast<int>(s->size()), SQLITE_STATIC);
       } else if (auto* b = std::get_if<bool>(&v)) {
         rc = sqlite3_bind_int64(stmt, idx, *b ? 1 : 0);
       }
       if (rc != SQLITE_OK) return Error(rc, sql);
     }
-    return stmt;
+    return Ok();
   }
 
   static Value Column(sqlite3_stmt* stmt, int i, FieldType type) {
@@ -162,9 +189,11 @@ Result<std::unique_ptr<SqlConnection>> ConnectSqlite(const std::string& path) {
   // 100,000 GPUs rereads most of the table from the file for every statement. (A memory map
   // instead counts every page of the file it touches in the process's resident set: +360 MiB
   // in the collector's 100,000-GPU sync, for no gain once the searches are served by indexes.)
+  // No connection checkpoints the write-ahead log as part of a commit: the store's checkpointer
+  // thread does, after commits (see Store), so a large sync does not wait for the copy back.
   for (const char* pragma :
        {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL",
-        "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-65536"}) {
+        "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-65536", "PRAGMA wal_autocheckpoint=0"}) {
     auto st = conn->Simple(pragma);
     if (!st) {
       return Fail(st.error().code == ErrorCode::kDataLoss ? ErrorCode::kDataLoss : st.error().code,

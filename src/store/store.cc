@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <map>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -106,6 +107,32 @@ Status RefreshStatistics(SqlConnection& conn, const Model& m, size_t written) {
   return Ok();
 }
 
+// Drops the indexes named like the store's own ("{table}_..._idx") that Indexes(m) no longer
+// lists. Primary keys and indexes made by hand under other names are left alone.
+Status DropObsoleteIndexes(SqlConnection& conn, const Model& m) {
+  std::set<std::string> keep;
+  for (const IndexSpec& ix : Indexes(m)) keep.insert(ix.name);
+  std::vector<std::string> have;
+  FieldType types[] = {FieldType::kString};
+  Value p[] = {m.table};
+  auto st = conn.Query(conn.dialect() == Dialect::kSqlite
+                           ? "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+                           : "SELECT indexname FROM pg_indexes WHERE schemaname = "
+                             "current_schema() AND tablename = ?",
+                       p, types, [&](std::vector<Value>& row) {
+                         if (auto* s = std::get_if<std::string>(&row[0])) have.push_back(*s);
+                       });
+  if (!st) return st;
+  for (const std::string& name : have) {
+    if (!name.starts_with(m.table + "_") || !name.ends_with("_idx") || keep.contains(name)) {
+      continue;
+    }
+    auto rc = conn.Exec(fmt::format("DROP INDEX IF EXISTS {}", name));
+    if (!rc) return Fail(rc.error());
+  }
+  return Ok();
+}
+
 Status UpsertOn(SqlConnection& conn, const Model& m, std::span<const Record> records) {
   if (records.empty()) return Ok();
   if (auto st = EnsurePartitions(conn, m, records); !st) return st;
@@ -146,8 +173,20 @@ Status UpsertOn(SqlConnection& conn, const Model& m, std::span<const Record> rec
   std::string row = "(";
   for (size_t c = 0; c < cols.size(); ++c) row += c ? ",?" : "?";
   row += ")";
-  const size_t per_statement = std::max<size_t>(1, 30000 / cols.size());
   std::vector<Value> params;
+  if (conn.dialect() == Dialect::kSqlite) {
+    // In-process: one prepared single-row statement stepped per row beats a multi-row VALUES
+    // list (no parsing of a large statement, no temporary table of the rows).
+    params.reserve(order.size() * cols.size());
+    for (size_t r : order) {
+      for (int c : cols) params.push_back(records[r].values[c]);
+    }
+    auto rc = conn.ExecBatch(head + row + tail, params, cols.size());
+    if (!rc) return Fail(rc.error());
+    return RefreshStatistics(conn, m, order.size());
+  }
+  // A server: as few round trips as the parameter limit allows.
+  const size_t per_statement = std::max<size_t>(1, 30000 / cols.size());
   std::string sql;
   for (size_t begin = 0; begin < order.size(); begin += per_statement) {
     size_t end = std::min(order.size(), begin + per_statement);
@@ -165,6 +204,81 @@ Status UpsertOn(SqlConnection& conn, const Model& m, std::span<const Record> rec
     if (!rc) return Fail(rc.error());
   }
   return RefreshStatistics(conn, m, order.size());
+}
+
+Result<int64_t> UpdateFieldsOn(SqlConnection& conn, const Model& m, std::span<const int> fields,
+                               std::span<const Record> records) {
+  if (fields.empty() || records.empty()) return int64_t{0};
+  for (int f : fields) {
+    if (f <= 0 || static_cast<size_t>(f) >= m.fields.size()) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("{}: cannot update field #{} by key", m.name, f));
+    }
+  }
+  // Rows are matched by key, and on a partitioned table by the partition value too (it picks the
+  // partition, and the primary key includes it).
+  std::vector<int> match = {0};
+  if (!m.partition_field.empty()) match.push_back(m.FieldIndex(m.partition_field));
+  const size_t width = fields.size() + match.size();
+  std::vector<Value> params;
+  if (conn.dialect() == Dialect::kSqlite) {
+    std::string sql = fmt::format("UPDATE {} SET ", m.table);
+    for (size_t i = 0; i < fields.size(); ++i) {
+      sql += fmt::format("{}{} = ?", i ? ", " : "", m.fields[fields[i]].name);
+    }
+    for (size_t i = 0; i < match.size(); ++i) {
+      sql += fmt::format(" {} {} = ?", i ? "AND" : "WHERE", m.fields[match[i]].name);
+    }
+    params.reserve(records.size() * width);
+    for (const Record& r : records) {
+      for (int f : fields) params.push_back(r.values[f]);
+      for (int f : match) params.push_back(r.values[f]);
+    }
+    return conn.ExecBatch(sql, params, width);
+  }
+  // PostgreSQL: UPDATE ... FROM (VALUES ...) in as few statements as the parameter limit allows;
+  // each value is cast to its column's type (VALUES rows have no column types of their own).
+  std::vector<int> cols(fields.begin(), fields.end());
+  cols.insert(cols.end(), match.begin(), match.end());
+  std::string head = fmt::format("UPDATE {} AS t SET ", m.table);
+  for (size_t i = 0; i < fields.size(); ++i) {
+    head += fmt::format("{}{} = v.{}", i ? ", " : "", m.fields[fields[i]].name,
+                        m.fields[fields[i]].name);
+  }
+  head += " FROM (VALUES ";
+  std::string row = "(";
+  for (size_t i = 0; i < cols.size(); ++i) {
+    row += fmt::format("{}?::{}", i ? ", " : "",
+                       ColumnType(m.fields[cols[i]].type, Dialect::kPostgres));
+  }
+  row += ")";
+  std::string tail = ") AS v (";
+  for (size_t i = 0; i < cols.size(); ++i) {
+    tail += fmt::format("{}{}", i ? ", " : "", m.fields[cols[i]].name);
+  }
+  tail += ")";
+  for (size_t i = 0; i < match.size(); ++i) {
+    tail += fmt::format(" {} t.{} = v.{}", i ? "AND" : "WHERE", m.fields[match[i]].name,
+                        m.fields[match[i]].name);
+  }
+  const size_t per_statement = std::max<size_t>(1, 30000 / width);
+  int64_t changed = 0;
+  std::string sql;
+  for (size_t begin = 0; begin < records.size(); begin += per_statement) {
+    size_t end = std::min(records.size(), begin + per_statement);
+    sql = head;
+    params.clear();
+    for (size_t r = begin; r < end; ++r) {
+      if (r != begin) sql += ", ";
+      sql += row;
+      for (int f : cols) params.push_back(records[r].values[f]);
+    }
+    sql += tail;
+    auto n = conn.Exec(sql, params);
+    if (!n) return Fail(n.error());
+    changed += *n;
+  }
+  return changed;
 }
 
 Result<int64_t> UpdateOn(SqlConnection& conn, const Model& m, const std::vector<Filter>& where,
@@ -270,6 +384,53 @@ class Store::Lease {
   std::unique_ptr<SqlConnection> conn_;
 };
 
+// Copies SQLite's write-ahead log back into the database file on its own thread and connection,
+// after write transactions commit: connections never checkpoint inside a commit (they are opened
+// with wal_autocheckpoint=0), so a 100,000-GPU sync does not wait for the copy of the pages it
+// wrote (~0.3 s of file writes and fsyncs). PASSIVE: it never blocks readers or writers, and
+// what a long reader still needs is copied by a later round.
+class Store::Checkpointer {
+ public:
+  explicit Checkpointer(std::unique_ptr<SqlConnection> conn)
+      : conn_(std::move(conn)), thread_([this] { Run(); }) {}
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  void Poke() {
+    {
+      std::lock_guard lock(mu_);
+      pending_ = true;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return pending_ || stop_; });
+      if (!pending_ && stop_) return;
+      pending_ = false;
+      lock.unlock();
+      // A failure (the file busy, the disk full) leaves the log longer; the next round retries.
+      (void)conn_->Exec("PRAGMA wal_checkpoint(PASSIVE)");
+      lock.lock();
+    }
+  }
+
+  std::unique_ptr<SqlConnection> conn_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool pending_ = false;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the members it uses exist
+};
+
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   auto first = Connect(options.url);
   if (!first) return Fail(first.error());
@@ -291,6 +452,11 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
                               "upgrade aitelemetry",
                               *v, kSchemaVersion));
     }
+  }
+  if (store->dialect_ == Dialect::kSqlite && options.url.find(":memory:") == std::string::npos) {
+    auto conn = Connect(options.url);
+    if (!conn) return Fail(conn.error());
+    store->checkpointer_ = std::make_unique<Checkpointer>(std::move(*conn));
   }
   return store;
 }
@@ -421,12 +587,14 @@ Result<int> Store::Migrate() {
           }
           continue;
         }
-        // Indexes added since the table was created (the statements are IF NOT EXISTS).
+        // Indexes added since the table was created (the statements are IF NOT EXISTS), and
+        // those the registry no longer derives dropped (each costs every write).
         auto create = CreateTableSql(m, conn.dialect());
         for (size_t i = 1; i < create.size(); ++i) {
           auto rc2 = conn.Exec(create[i]);
           if (!rc2) return Fail(rc2.error());
         }
+        if (auto st = DropObsoleteIndexes(conn, m); !st) return st;
         for (const auto& f : m.fields) {
           if (have.count(f.name)) continue;
           auto rc2 = conn.Exec(AddColumnSql(m, f, conn.dialect()));
@@ -470,6 +638,7 @@ Status Store::Transaction(const std::function<Status(Writer&)>& fn) {
       conn.Rollback();
       return c;
     }
+    if (checkpointer_) checkpointer_->Poke();
     return Ok();
   });
 }
@@ -652,6 +821,10 @@ Result<int64_t> Store::Writer::Update(
     const Model& m, const std::vector<Filter>& where,
     const std::vector<std::pair<std::string, Value>>& assignments) {
   return UpdateOn(conn_, m, where, assignments);
+}
+Result<int64_t> Store::Writer::UpdateFields(const Model& m, std::span<const int> fields,
+                                            std::span<const Record> records) {
+  return UpdateFieldsOn(conn_, m, fields, records);
 }
 Result<int64_t> Store::Writer::Delete(const Model& m, const std::vector<Filter>& where) {
   return DeleteOn(conn_, m, where);

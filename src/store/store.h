@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <span>
 #include <string>
 #include <utility>
@@ -120,8 +121,10 @@ class Store {
   // Closes every idle connection (after one was found broken).
   void DropIdle();
 
+  class Checkpointer;
   StoreOptions options_;
   Dialect dialect_ = Dialect::kSqlite;
+  std::unique_ptr<Checkpointer> checkpointer_;  // SQLite files only
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<SqlConnection>> idle_;  // guarded by mu_
@@ -136,6 +139,12 @@ class Store::Writer {
   [[nodiscard]] Result<int64_t> Update(
       const model::Model& m, const std::vector<Filter>& where,
       const std::vector<std::pair<std::string, model::Value>>& assignments);
+  // Sets the fields `fields` (by index into m.fields; never the key) of each stored row to the
+  // values of the record with its key (and partition value), one row per record; records without
+  // a stored row change nothing. Returns the number of rows changed. For refreshing the readings
+  // of many known rows: no row is inserted and only the indexes covering `fields` are touched.
+  [[nodiscard]] Result<int64_t> UpdateFields(const model::Model& m, std::span<const int> fields,
+                                             std::span<const model::Record> records);
   [[nodiscard]] Result<int64_t> Delete(const model::Model& m, const std::vector<Filter>& where);
   [[nodiscard]] Result<std::vector<model::Record>> Select(const model::Model& m,
                                                           const QuerySpec& spec);
@@ -147,5 +156,9 @@ class Store::Writer {
  private:
   SqlConnection& conn_;
 };
+
+// The fields of `m` that the key or a secondary index of its table covers: writing one of them
+// costs index updates, writing the others rewrites only the row.
+std::set<std::string> IndexedFields(const model::Model& m);
 
 }  // namespace aitelemetry::store

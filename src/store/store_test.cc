@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -126,6 +127,85 @@ TEST_P(StoreTest, UpsertInsertsThenUpdatesKeepingWriteOnceFields) {
   auto all = store_->Query(*FindModel("gpu"), {}, Scope::All());
   ASSERT_TRUE(all);
   EXPECT_EQ(all->found, 5);
+}
+
+TEST_P(StoreTest, UpdateFieldsRefreshesKnownRowsOnlyAndOnlyTheGivenFields) {
+  Fill();
+  const auto& gpu = *FindModel("gpu");
+  Record a = Gpu("moc", "c1", "n1", "GPU-a", "A100", "proj-a", 150);
+  a.Set("last_seen_at", int64_t{7000});
+  a.Set("model_name", std::string("changed, but not among the fields"));
+  Record unknown = Gpu("moc", "c1", "n1", "GPU-zz", "A100", nullptr, 1);
+  std::vector<Record> rows = {a, unknown};
+  const int fields[] = {gpu.FieldIndex("power_watts"), gpu.FieldIndex("last_seen_at")};
+  Result<int64_t> changed = int64_t{0};
+  ASSERT_TRUE(store_->Transaction([&](Store::Writer& w) -> Status {
+    changed = w.UpdateFields(gpu, fields, rows);
+    return changed ? Ok() : Fail(changed.error());
+  }));
+  EXPECT_EQ(*changed, 1);  // the unknown key is neither inserted nor counted
+  auto got = store_->Get(gpu, a.Key(), Scope::All());
+  ASSERT_TRUE(got) << got.error().ToString();
+  EXPECT_EQ(std::get<double>(got->Get("power_watts")), 150);
+  EXPECT_EQ(std::get<int64_t>(got->Get("last_seen_at")), 7000);
+  EXPECT_EQ(got->GetString("model_name"), "A100");
+  EXPECT_FALSE(store_->Get(gpu, unknown.Key(), Scope::All()));
+  // The key is never a field to set.
+  const int key_field[] = {0};
+  EXPECT_FALSE(store_->Transaction([&](Store::Writer& w) -> Status {
+    auto n = w.UpdateFields(gpu, key_field, rows);
+    return n ? Ok() : Fail(n.error());
+  }));
+
+  // On a partitioned model rows are matched by key and partition value.
+  const auto& usage = *FindModel("usage");
+  Record u(usage);
+  u.Set("key", std::string("dev|proj|2026-11-01T00:00:00Z"));
+  u.Set("hub", std::string("moc"));
+  u.Set("cluster", std::string("c1"));
+  u.Set("device_key", std::string("dev"));
+  u.Set("hour", ToUnixNanos(*ParseRfc3339("2026-11-01T00:00:00Z")));
+  u.Set("allocated_seconds", 30.0);
+  ASSERT_TRUE(store_->Upsert(usage, std::span<const Record>(&u, 1)));
+  u.Set("allocated_seconds", 60.0);
+  const int usage_fields[] = {usage.FieldIndex("allocated_seconds")};
+  ASSERT_TRUE(store_->Transaction([&](Store::Writer& w) -> Status {
+    auto n = w.UpdateFields(usage, usage_fields, std::span<const Record>(&u, 1));
+    if (!n) return Fail(n.error());
+    EXPECT_EQ(*n, 1);
+    return Ok();
+  }));
+  EXPECT_EQ(std::get<double>(store_->Get(usage, u.Key(), Scope::All())->Get("allocated_seconds")),
+            60.0);
+}
+
+TEST_P(StoreTest, MigrateDropsIndexesTheRegistryNoLongerDerives) {
+  // An index of an older version (gpu.last_seen_at had one), and one made by hand.
+  ASSERT_TRUE(store_->WithConnection([](SqlConnection& c) -> Status {
+    for (const char* sql : {"CREATE INDEX gpu_last_seen_at_idx ON gpu (last_seen_at)",
+                            "CREATE INDEX by_hand ON gpu (power_watts)"}) {
+      if (auto r = c.Exec(sql); !r) return Fail(r.error());
+    }
+    return Ok();
+  }));
+  ASSERT_TRUE(store_->Migrate());
+  std::set<std::string> names;
+  ASSERT_TRUE(store_->WithConnection([&](SqlConnection& c) -> Status {
+    model::FieldType types[] = {model::FieldType::kString};
+    model::Value p[] = {std::string("gpu")};
+    return c.Query(c.dialect() == Dialect::kSqlite
+                       ? "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+                       : "SELECT indexname FROM pg_indexes WHERE tablename = ?",
+                   p, types, [&](std::vector<model::Value>& row) {
+                     names.insert(std::get<std::string>(row[0]));
+                   });
+  }));
+  EXPECT_FALSE(names.contains("gpu_last_seen_at_idx"));
+  EXPECT_TRUE(names.contains("by_hand"));
+  EXPECT_TRUE(names.contains("gpu_state_model_name_idx"));
+  EXPECT_TRUE(IndexedFields(*FindModel("gpu")).contains("state"));
+  EXPECT_FALSE(IndexedFields(*FindModel("gpu")).contains("power_watts"));
+  EXPECT_FALSE(IndexedFields(*FindModel("gpu")).contains("last_seen_at"));
 }
 
 TEST_P(StoreTest, LargeBatchInOneTransaction) {
