@@ -8,7 +8,7 @@
 # The simulator writes HISTORY (default 10m, one sample a minute) of the fleet as OpenMetrics;
 # only DCGM_FI_DEV_GPU_UTIL is kept (the whole exposition is ~5 GB per 10 minutes at 100,000
 # GPUs), promtool turns it into TSDB blocks, and the query is asked at the window's end. MIG GPUs
-# report no DCGM_FI_DEV_GPU_UTIL, so the counts cover the ~71,000 whole GPUs.
+# report no DCGM_FI_DEV_GPU_UTIL, so the counts cover the ~78,000 whole GPUs.
 #
 # Usage: bench/prometheus_aggregate.sh
 # Environment: BUILD (build dir, default build), GPUS (100000), HISTORY (10m),
