@@ -1,15 +1,18 @@
 // A server for the API search benchmark (bench/api_search.sh): the REST routes over a SQLite
 // store holding a generated fleet (sim::BuildFleet), every caller treated as an admin as in open
-// local mode. Prints "listening PORT" once ready.
+// local mode, answers cached in an api::ResponseCache of CACHE_BYTES (default 64 MiB, as
+// api.cache_bytes; 0: no cache). Prints "listening PORT" once ready.
 //
-// Usage: api_search_server DB_PATH GPUS [PORT]
+// Usage: api_search_server DB_PATH GPUS [PORT [CACHE_BYTES]]
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include <spdlog/spdlog.h>
 
 #include "api/caller.h"
+#include "api/response_cache.h"
 #include "api/rest.h"
 #include "http/server.h"
 #include "model/registry.h"
@@ -66,7 +69,7 @@ Status Fill(store::Store& store, int gpus) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s DB_PATH GPUS [PORT]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s DB_PATH GPUS [PORT [CACHE_BYTES]]\n", argv[0]);
     return 2;
   }
   spdlog::set_level(spdlog::level::warn);  // no access log on the measured path
@@ -95,7 +98,12 @@ int main(int argc, char** argv) {
     r.principal = admin;
     return next(r);
   });
-  api::AddRestRoutes(*router, {store->get()});
+  size_t cache_bytes = argc > 4 ? std::strtoull(argv[4], nullptr, 10) : size_t{64} << 20;
+  std::unique_ptr<api::ResponseCache> cache;
+  if (cache_bytes > 0) cache = std::make_unique<api::ResponseCache>(cache_bytes);
+  api::RestDeps deps{store->get()};
+  deps.cache = cache.get();
+  api::AddRestRoutes(*router, deps);
   http::ServerOptions options;
   options.listen = std::string("127.0.0.1:") + (argc > 3 ? argv[3] : "0");
   auto server = http::Server::Create(options, router);
@@ -103,7 +111,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "server: %s\n", server.error().ToString().c_str());
     return 1;
   }
-  std::printf("listening %d\n", (*server)->port());
+  std::printf("listening %d cache_bytes %zu\n", (*server)->port(), cache_bytes);
   std::fflush(stdout);
   (*server)->Run(true);
   return 0;

@@ -202,12 +202,14 @@ TEST_F(ScaleOut, ReplicasWorkersHandoverAndRestart) {
   std::ofstream(config) << "interval: " << kIntervalSeconds
                         << "s\nhubs:\n  - name: sim\n    exporters: [{url: \"http://127.0.0.1:"
                         << sim_port << "/metrics\"}]\n";
-  auto start = [&](const std::string& role, const std::string& name, std::string* base) {
+  // `env`: extra environment ("NAME=value ...") for the process.
+  auto start = [&](const std::string& role, const std::string& name, std::string* base,
+                   const std::string& env = "") {
     int port = FreePort();
     *base = "http://127.0.0.1:" + std::to_string(port);
-    return std::make_unique<Process>(kBinary + " " + role + " --config '" + config.string() +
-                                         "' --db '" + url_ +
-                                         "' --listen 127.0.0.1:" + std::to_string(port),
+    return std::make_unique<Process>((env.empty() ? "" : "env " + env + " ") + kBinary + " " +
+                                         role + " --config '" + config.string() + "' --db '" +
+                                         url_ + "' --listen 127.0.0.1:" + std::to_string(port),
                                      dir_ / (name + ".log"));
   };
   std::string w1_url, w2_url, r1_url, r2_url;
@@ -216,7 +218,8 @@ TEST_F(ScaleOut, ReplicasWorkersHandoverAndRestart) {
   ASSERT_TRUE(Until([&] { return !Get(w1_url + "/readyz").empty(); }, std::chrono::seconds(30)))
       << Slurp(dir_ / "w1.log");
   auto w2 = start("worker", "w2", &w2_url);
-  auto r1 = start("serve", "r1", &r1_url);
+  // Replica A answers without its response cache (api.cache_bytes: 0); B with (the default).
+  auto r1 = start("serve", "r1", &r1_url, "AITELEMETRY_API__CACHE_BYTES=0");
   auto r2 = start("serve", "r2", &r2_url);
   for (const auto& [url, log] :
        {std::pair{w2_url, "w2.log"}, std::pair{r1_url, "r1.log"}, std::pair{r2_url, "r2.log"}}) {
@@ -230,14 +233,19 @@ TEST_F(ScaleOut, ReplicasWorkersHandoverAndRestart) {
   ASSERT_TRUE(Until([&] { return Count(r1_url, "gpu") == 8; }, std::chrono::seconds(20)))
       << Slurp(dir_ / "w1.log") << Slurp(dir_ / "w2.log");
 
-  // Both replicas give the same answer.
+  // Both replicas give the same answer, B's second one from its cache.
   for (const char* q :
        {"/api/gpu?rows=100&fl=key,node,uuid,hub&sort=key%20asc",
         "/api/project?rows=100&fl=key,namespace&sort=key%20asc", "/api/hub?rows=10&fl=key,name"}) {
-    std::string a = Get(r1_url + q), b = Get(r2_url + q);
+    std::string a = Get(r1_url + q), b = Get(r2_url + q), cached = Get(r2_url + q);
     ASSERT_FALSE(a.empty()) << q;
     EXPECT_EQ(a, b) << q;
+    EXPECT_EQ(a, cached) << q;
   }
+  EXPECT_EQ(Get(r1_url + "/metrics").find("aitelemetry_api_cache"), std::string::npos)
+      << "api.cache_bytes: 0 means no cache";
+  EXPECT_NE(Get(r2_url + "/metrics").find("aitelemetry_api_cache_requests_total{result=\"hit\"}"),
+            std::string::npos);
 
   // An SSE client of replica B sees a change written through replica A within a second, and the
   // collector's per-sync summaries.
@@ -249,6 +257,21 @@ TEST_F(ScaleOut, ReplicasWorkersHandoverAndRestart) {
     auto projects = nlohmann::json::parse(Get(r1_url + "/api/project?rows=1&fl=key"));
     ASSERT_FALSE(projects["list"].empty());
     const std::string key = projects["list"][0]["key"];
+    // What replica B answers about the project, from its cache when it can: a write committed
+    // through replica A must show at once.
+    auto b_sees = [&] {
+      auto one = nlohmann::json::parse(Get(r2_url + "/api/project/" + key + "?fl=display_name"));
+      auto list = nlohmann::json::parse(
+          Get(r2_url + "/api/project?rows=1000&fl=key,display_name&fq=key:%22" + key + "%22"));
+      std::string in_list = list["list"].empty() || list["list"][0]["display_name"].is_null()
+                                ? ""
+                                : list["list"][0]["display_name"].get<std::string>();
+      std::string in_one =
+          one["display_name"].is_null() ? "" : one["display_name"].get<std::string>();
+      return in_one == in_list ? in_one : "(get and search differ)";
+    };
+    b_sees();
+    b_sees();
     for (int i = 0; i < 3; ++i) {
       const std::string name = "scale-" + std::to_string(i);
       const auto before = Slurp(events).size();
@@ -257,6 +280,7 @@ TEST_F(ScaleOut, ReplicasWorkersHandoverAndRestart) {
                       name + "\"}' '" + r1_url + "/api/project/" + key + "'"),
                 0);
       const auto written = Clock::now();
+      EXPECT_EQ(b_sees(), name) << "replica B after replica A's write";
       ASSERT_TRUE(Until(
           [&] {
             std::string text = Slurp(events).substr(before);

@@ -108,6 +108,8 @@ http::Response WebAuth::Handle(http::Request& request,
     request.principal = OpenModeCaller();
     return next(request);
   }
+  // Tokens (keys, UMA) and sessions may need the network or the store: not on an I/O thread.
+  if (request.fast) return http::Deferred();
   Outcome outcome = Identify(request);
   if (kind == PathKind::kPublic) {
     // Public either way; a caller is attached when the credentials were good.

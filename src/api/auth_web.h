@@ -50,6 +50,8 @@ class WebAuth {
   void Install(http::Router& router);
 
   // The middleware (exposed for tests): see the class comment and auth_policy.h for the rules.
+  // On a fast path (request.fast, an I/O thread) it decides only in open local mode and for
+  // routes with their own authentication; otherwise it returns http::Deferred().
   http::Response Handle(http::Request& request,
                         const std::function<http::Response(http::Request&)>& next);
 

@@ -62,6 +62,45 @@ std::set<std::string> PatchResourcesOf(const model::Record& row) {
   return out;
 }
 
+// What a usage answer depends on beyond the request: the defaults of from/to follow the clock's
+// hour.
+std::string UsageHour(const RestDeps& deps) {
+  return std::to_string(ToUnixNanos(FloorToHour(deps.now())));
+}
+
+// Returns the cached answer for `request` when `deps.cache` holds one for the store's current
+// generation. With `may_wait` false (an I/O thread) it gives up rather than wait for the
+// generation (always on PostgreSQL).
+std::optional<http::Response> CachedAnswer(const RestDeps& deps, const http::Request& request,
+                                           std::string_view extra, bool may_wait) {
+  if (deps.cache == nullptr) return std::nullopt;
+  auto generation = deps.store->Generation(may_wait);
+  if (!generation) return std::nullopt;
+  return deps.cache->Find(ReadCacheKey(CallerOf(request), request, extra), *generation);
+}
+
+// Runs `handler` through the cache: the generation is read first, so that the answer computed
+// after it is at least as new as the label it is stored under.
+http::Response ServeCached(const RestDeps& deps, const http::Request& request,
+                           std::string_view extra, const std::function<http::Response()>& handler) {
+  if (deps.cache == nullptr) return handler();
+  auto generation = deps.store->Generation(true);
+  if (!generation) return handler();  // no safe label: never cached
+  std::string key = ReadCacheKey(CallerOf(request), request, extra);
+  if (auto hit = deps.cache->Find(key, *generation)) return std::move(*hit);
+  http::Response response = handler();
+  if (response.status != 200 || response.stream) return response;
+  response.shared_body = std::make_shared<const std::string>(std::move(response.body));
+  response.body.clear();
+  deps.cache->Insert(key, *generation, response);
+  return response;
+}
+
+bool IsUsageReport(const http::Request& r) {
+  auto it = r.params.find("model");
+  return it != r.params.end() && it->second == "usage" && r.Query("groupBy");
+}
+
 bool IsJsonContentType(std::string_view type) {
   auto semi = type.find(';');
   std::string base(type.substr(0, semi));
@@ -173,13 +212,23 @@ http::Response HandleEvents(const RestDeps& deps, const http::Request& request) 
 void AddRestRoutes(http::Router& router, RestDeps deps) {
   auto d = std::make_shared<const RestDeps>(std::move(deps));
   router.Add("GET", "/api/events", [d](const http::Request& r) { return HandleEvents(*d, r); });
-  router.Add("GET", "/api/{model}", [d](const http::Request& r) {
-    if (r.params.count("model") && r.params.at("model") == "usage" && r.Query("groupBy")) {
-      return HandleUsage(*d, r);
-    }
-    return HandleSearch(*d, r);
-  });
-  router.Add("GET", "/api/{model}/{key}", [d](const http::Request& r) { return HandleGet(*d, r); });
+  router.Add(
+      "GET", "/api/{model}",
+      [d](const http::Request& r) {
+        if (IsUsageReport(r)) {
+          return ServeCached(*d, r, UsageHour(*d), [&] { return HandleUsage(*d, r); });
+        }
+        return ServeCached(*d, r, {}, [&] { return HandleSearch(*d, r); });
+      },
+      [d](const http::Request& r) {
+        return CachedAnswer(*d, r, IsUsageReport(r) ? UsageHour(*d) : std::string(), false);
+      });
+  router.Add(
+      "GET", "/api/{model}/{key}",
+      [d](const http::Request& r) {
+        return ServeCached(*d, r, {}, [&] { return HandleGet(*d, r); });
+      },
+      [d](const http::Request& r) { return CachedAnswer(*d, r, {}, false); });
   router.Add("PATCH", "/api/{model}/{key}",
              [d](const http::Request& r) { return HandlePatch(*d, r); });
 }

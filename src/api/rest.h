@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "api/events.h"
+#include "api/response_cache.h"
 #include "core/time.h"
 #include "http/router.h"
 #include "store/store.h"
@@ -16,6 +17,9 @@ struct RestDeps {
   store::Store* store = nullptr;  // Requires: non-null and outliving the router's server
   EventsOptions events;
   std::function<Timestamp()> now = [] { return Now(); };  // the clock usage defaults read
+  // Answers of search, usage and get are kept here, keyed by the caller's scope and the request
+  // and labelled with store->Generation(); null: no caching. Requires: outlives the router.
+  ResponseCache* cache = nullptr;
 };
 
 // Registers, in this order (literal paths before {model}):
@@ -27,6 +31,10 @@ struct RestDeps {
 //   PATCH /api/{model}/{key}   editable fields, admins or holders of a patch grant on the entity
 //                              or an ancestor; browser sessions must send X-CSRF-Token
 // Every read uses CallerOf(request).scope. Unknown or internal models: 400 naming the model.
+// With deps.cache, GET search, usage and one-entity answers (200s only) are cached; a hit is
+// served on the I/O thread (a fast route) when the middlewares allow and the store's generation
+// can be read without waiting (SQLite), else on the blocking pool. A store without a generation
+// is never cached.
 void AddRestRoutes(http::Router& router, RestDeps deps);
 
 // The handlers, callable without a server (the routes above call them).

@@ -75,14 +75,20 @@ inline std::map<std::string, Caller> TestCallers() {
   browser.browser_session = true;
   browser.csrf_token = "csrf-0123456789";
   out["browser"] = browser;
+  Caller stranger;  // authenticated, with a grant on a hub that holds nothing
+  stranger.authenticated = true;
+  stranger.scope.grants = {{"nowhere", "", ""}};
+  out["stranger"] = stranger;
   out["nobody"] = Caller{};
   return out;
 }
 
 class RestServer {
  public:
-  // Starts the server over `store`. Requires: `store` outlives this object.
-  explicit RestServer(store::Store& store, EventsOptions events = {}) {
+  // Starts the server over `store`, caching answers in `cache` when it is not null. Requires:
+  // `store` and `cache` outlive this object.
+  explicit RestServer(store::Store& store, EventsOptions events = {},
+                      ResponseCache* cache = nullptr) {
     auto router = std::make_shared<http::Router>();
     auto callers = std::make_shared<std::map<std::string, Caller>>(TestCallers());
     router->Use(
@@ -94,6 +100,7 @@ class RestServer {
     RestDeps deps;
     deps.store = &store;
     deps.events = events;
+    deps.cache = cache;
     AddRestRoutes(*router, deps);
     http::ServerOptions options;
     options.listen = "127.0.0.1:0";

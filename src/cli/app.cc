@@ -67,6 +67,7 @@ struct Services {
   std::vector<std::unique_ptr<collect::HubSyncer>> syncers;
   std::unique_ptr<store::ChangeListener> listener;  // wakes live views; null on SQLite
   std::unique_ptr<store::LeaderElection> election;  // the worker lock; null when serving only
+  std::unique_ptr<api::ResponseCache> cache;        // read answers; null when api.cache_bytes: 0
   std::atomic<bool> leading{false};                 // set by the "leader" task only
   std::vector<Periodic*> leader_tasks;              // run only while leading; poked on takeover
   std::vector<std::unique_ptr<Periodic>> tasks;     // stopped before the members above go away
@@ -261,6 +262,34 @@ Status AddLeaderElection(Services& s) {
   return Ok();
 }
 
+// The read API's response cache (api.cache_bytes; 0: none) and its figures in /metrics.
+void AddResponseCache(Services& s) {
+  if (s.config.api.cache_bytes == 0) {
+    spdlog::info("api.cache_bytes is 0: search, usage and get answers are not cached");
+    return;
+  }
+  if (auto g = s.store->Generation(true); !g && g.error().code == ErrorCode::kFailedPrecondition) {
+    spdlog::warn("api cache off: the store has no generation to label answers with ({})",
+                 g.error().message);
+    return;
+  }
+  s.cache = std::make_unique<api::ResponseCache>(s.config.api.cache_bytes);
+  s.metrics.OnCollect([&s] {
+    auto st = s.cache->stats();
+    auto& requests = s.metrics.Counter(
+        "aitelemetry_api_cache_requests_total",
+        "Cacheable API reads, by whether the answer came from the cache.", {"result"});
+    requests.Set({"hit"}, static_cast<double>(st.hits));
+    requests.Set({"miss"}, static_cast<double>(st.misses));
+    s.metrics
+        .Counter("aitelemetry_api_cache_evictions_total",
+                 "Cached answers dropped for room or made stale by a write.")
+        .Set({}, static_cast<double>(st.evictions));
+    s.metrics.Gauge("aitelemetry_api_cache_bytes", "Bytes held by the API response cache.")
+        .Set({}, static_cast<double>(st.bytes));
+  });
+}
+
 }  // namespace
 
 bool IsLoopback(const std::string& listen) {
@@ -315,6 +344,8 @@ int RunRole(Role role, const config::Config& c) {
     s.listener = store::ChangeListener::Start(c.db);
     api::RestDeps rest{s.store.get()};
     rest.events.wake = s.listener.get();
+    AddResponseCache(s);
+    rest.cache = s.cache.get();
     api::AddRestRoutes(*router, rest);
     api::AddDocRoutes(*router, {AITELEMETRY_VERSION, c.auth.issuer});
     api::AddNgsiRoutes(*router, *s.store);

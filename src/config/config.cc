@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -117,6 +118,32 @@ class Reader {
       ctx_.Problem(Path(key), fmt::format("expected a whole number from {} to {} (\"{}\")", lo, hi,
                                           Shown(text)));
     }
+  }
+
+  // A size in bytes: a whole number, optionally followed by KiB, MiB or GiB ("64MiB").
+  void Bytes(const std::string& key, size_t* out) {
+    YAML::Node n = Get(key);
+    if (!n || n.IsNull()) return;
+    std::string text = n.IsScalar() ? n.as<std::string>() : "";
+    static const std::pair<const char*, unsigned long long> kUnits[] = {
+        {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30}};
+    std::string digits = text;
+    unsigned long long unit = 1;
+    for (const auto& [suffix, size] : kUnits) {
+      if (text.ends_with(suffix)) {
+        digits = text.substr(0, text.size() - std::strlen(suffix));
+        unit = size;
+      }
+    }
+    bool ok = !digits.empty() && digits.size() <= 12 &&
+              std::all_of(digits.begin(), digits.end(), ::isdigit);
+    if (!ok) {
+      ctx_.Problem(Path(key), fmt::format("expected a size in bytes such as 67108864 or 64MiB "
+                                          "(\"{}\")",
+                                          Shown(text)));
+      return;
+    }
+    *out = static_cast<size_t>(std::stoull(digits) * unit);
   }
 
   void Bool(const std::string& key, bool* out) {
@@ -411,6 +438,7 @@ Result<Config> Load(const Sources& sources) {
       a.File("bearer_token_file", &c.alerts.bearer_token_file);
       a.Strings("session_alerts", &c.alerts.session_alerts);
     });
+    r.Object("api", [&](Reader& a) { a.Bytes("cache_bytes", &c.api.cache_bytes); });
   }
   std::set<std::string> names;
   for (size_t i = 0; i < c.hubs.size(); ++i) {
@@ -542,6 +570,9 @@ std::string ToYaml(const Config& c) {
   out << YAML::Key << "alerts" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "bearer_token_file" << YAML::Value << c.alerts.bearer_token_file;
   out << YAML::Key << "session_alerts" << YAML::Value << YAML::Flow << c.alerts.session_alerts;
+  out << YAML::EndMap;
+  out << YAML::Key << "api" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "cache_bytes" << YAML::Value << c.api.cache_bytes;
   out << YAML::EndMap;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";

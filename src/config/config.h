@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <string>
 #include <utility>
@@ -74,6 +75,12 @@ struct AlertsConfig {
   std::vector<std::string> session_alerts = {"GpuWorkloadActive", "GpuSliceWorkloadActive"};
 };
 
+struct ApiConfig {
+  // Bytes of finished search, usage and get answers kept for repeated requests (each labelled
+  // with the store's generation, so a write makes them stale at once); 0 disables the cache.
+  size_t cache_bytes = 64 * 1024 * 1024;
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string db = "sqlite:aitelemetry.db";
@@ -87,6 +94,7 @@ struct Config {
   AuthConfig auth;
   OtlpConfig otlp;
   AlertsConfig alerts;
+  ApiConfig api;
   std::string tracing_ui_url;  // e.g. https://tempo.example/trace/{trace_id}
 };
 

@@ -27,6 +27,7 @@ TEST(Config, LoadsTheDocumentedShape) {
   EXPECT_EQ(c->hubs[1].exporters[0].cluster, "c1");
   EXPECT_EQ(c->auth.grants_source, "claims");
   EXPECT_EQ(c->otlp.headers.at("X-Scope-OrgID"), "tenant-secret");
+  EXPECT_EQ(c->api.cache_bytes, 32u << 20);
   std::string yaml = ToYaml(*c);
   EXPECT_EQ(yaml.find("tenant-secret"), std::string::npos);  // header values are masked
   EXPECT_NE(yaml.find("observatorium.example"), std::string::npos);
@@ -94,6 +95,39 @@ TEST(Config, DefaultsAreValidWithoutAFile) {
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->listen, "127.0.0.1:8080");
   EXPECT_EQ(c->db, "sqlite:aitelemetry.db");
+  EXPECT_EQ(c->api.cache_bytes, 64u * 1024 * 1024);
+}
+
+TEST(Config, ApiCacheBytesTakesUnitsAndZeroAndRefusesTheRest) {
+  struct Case {
+    const char* value;
+    bool ok;
+    size_t bytes;
+  } cases[] = {{"0", true, 0},
+               {"1048576", true, 1048576},
+               {"16MiB", true, 16u << 20},
+               {"2GiB", true, 2ull << 30},
+               {"512KiB", true, 512u << 10},
+               {"-1", false, 0},
+               {"lots", false, 0},
+               {"MiB", false, 0},
+               {"1.5MiB", false, 0}};
+  for (const auto& c : cases) {
+    auto got = Load({Write(std::string("api: {cache_bytes: ") + c.value + "}\n"), {}, {}});
+    EXPECT_EQ(bool(got), c.ok) << c.value;
+    if (got && c.ok) {
+      EXPECT_EQ(got->api.cache_bytes, c.bytes) << c.value;
+    }
+    if (!got && !c.ok) {
+      EXPECT_NE(got.error().message.find("config: api.cache_bytes: expected a size in bytes"),
+                std::string::npos)
+          << got.error().message;
+    }
+  }
+  auto env = Load({"", {{"AITELEMETRY_API__CACHE_BYTES", "0"}}, {}});
+  ASSERT_TRUE(env) << env.error().message;
+  EXPECT_EQ(env->api.cache_bytes, 0u);
+  EXPECT_NE(ToYaml(*env).find("cache_bytes: 0"), std::string::npos);
 }
 
 }  // namespace

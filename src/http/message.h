@@ -5,6 +5,7 @@
 #include <any>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,9 @@ struct Request {
   std::string body;
   std::string remote_address;
   bool tls = false;
+  // True while Router::TryFast runs the request on an I/O thread: nothing may block, and a
+  // middleware that cannot decide without blocking returns Deferred().
+  bool fast = false;
   // Who is calling, set by the authentication middleware (auth::Caller); empty before it runs.
   std::any principal;
 
@@ -47,6 +51,9 @@ struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // When set, the body is *shared_body and `body` is ignored: a cached body is sent without a
+  // copy. Use Body() to read whichever applies.
+  std::shared_ptr<const std::string> shared_body;
   StreamProducer stream;  // when set, the body is streamed (chunked) from it instead of `body`
 
   Response& Set(std::string name, std::string value) {
@@ -54,7 +61,17 @@ struct Response {
     return *this;
   }
   std::string Header(std::string_view name) const;
+  std::string_view Body() const { return shared_body ? *shared_body : body; }
 };
+
+// The answer of a middleware or fast handler that declines to decide on an I/O thread (see
+// Request::fast): the request then goes to the blocking pool. Never sent to a client.
+inline constexpr int kDeferredStatus = 0;
+inline Response Deferred() {
+  Response r;
+  r.status = kDeferredStatus;
+  return r;
+}
 
 // Builds a JSON response from already-serialised text.
 Response JsonResponse(int status, std::string body,
@@ -77,8 +94,15 @@ Response ProblemFor(const Error& error);
 
 using Handler = std::function<Response(const Request&)>;
 
+// A route's optional fast path, run on an I/O thread before the handler is considered: it must
+// not block (no store or network calls, only memory and short locks). Returns the answer, or
+// nothing to have the route's Handler run on the blocking pool instead.
+using FastHandler = std::function<std::optional<Response>(const Request&)>;
+
 // Wraps every routed handler: may answer itself (401) or call `next` after filling the request
-// (the caller's identity). Middlewares run in the order they were added.
+// (the caller's identity). Middlewares run in the order they were added. They also run around
+// fast handlers (request.fast set): there they must not block, return Deferred() when they
+// would, and pass a Deferred() answer from `next` through unchanged.
 using Middleware =
     std::function<Response(Request& request, const std::function<Response(Request&)>& next)>;
 

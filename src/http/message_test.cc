@@ -72,6 +72,68 @@ TEST(Router, MatchesParamsMethodsAndWildcards) {
   }
 }
 
+// The fast path runs the same middlewares (with request.fast set) around a route's fast handler,
+// and declines whenever a middleware or the fast handler does, or the route has none.
+TEST(Router, FastPathRunsMiddlewaresAndDeclinesWhenAskedTo) {
+  Router router;
+  std::vector<std::string> seen;  // what the middleware saw: "fast" or "slow", per call
+  router.Use([&](Request& r, const std::function<Response(Request&)>& next) {
+    seen.push_back(r.fast ? "fast" : "slow");
+    if (r.Header("x-defer") == "1" && r.fast) return Deferred();
+    if (r.Header("x-deny") == "1") return Problem(401, "no");
+    r.principal = std::string("caller");
+    return next(r);
+  });
+  router.Add(
+      "GET", "/cached/{id}",
+      [](const Request& r) { return JsonResponse(200, "slow " + r.params.at("id")); },
+      [](const Request& r) -> std::optional<Response> {
+        if (r.params.at("id") == "miss") return std::nullopt;
+        EXPECT_TRUE(r.fast);
+        EXPECT_EQ(std::any_cast<std::string>(r.principal), "caller");
+        Response out = JsonResponse(200, "");
+        out.shared_body = std::make_shared<const std::string>("fast " + r.params.at("id"));
+        return out;
+      });
+  router.Add("GET", "/plain", [](const Request&) { return JsonResponse(200, "plain"); });
+
+  auto request = [](std::string path, std::vector<std::pair<std::string, std::string>> h = {}) {
+    Request r;
+    r.method = "GET";
+    r.path = std::move(path);
+    r.headers = std::move(h);
+    return r;
+  };
+  Request hit = request("/cached/1");
+  auto fast = router.TryFast(hit);
+  ASSERT_TRUE(fast);
+  EXPECT_EQ(fast->Body(), "fast 1");
+  EXPECT_FALSE(hit.fast) << "reset after the attempt";
+
+  Request miss = request("/cached/miss");
+  EXPECT_FALSE(router.TryFast(miss));
+  EXPECT_EQ(router.Dispatch(miss).body, "slow miss");
+
+  Request deferred = request("/cached/2", {{"x-defer", "1"}});
+  EXPECT_FALSE(router.TryFast(deferred));
+  EXPECT_EQ(router.Dispatch(deferred).body, "slow 2");
+
+  Request denied = request("/cached/3", {{"x-deny", "1"}});
+  auto refusal = router.TryFast(denied);
+  ASSERT_TRUE(refusal) << "a middleware's own answer on the fast path is final";
+  EXPECT_EQ(refusal->status, 401);
+
+  Request plain = request("/plain");
+  seen.clear();
+  EXPECT_FALSE(router.TryFast(plain)) << "no fast handler";
+  EXPECT_TRUE(seen.empty()) << "middlewares do not run for a route without a fast path";
+  Request none = request("/nothing");
+  EXPECT_FALSE(router.TryFast(none));
+  Request post = request("/cached/1");
+  post.method = "POST";
+  EXPECT_FALSE(router.TryFast(post)) << "only the route Dispatch would run";
+}
+
 TEST(Request, ReadsCookiesAndHeaders) {
   Request r;
   r.headers = {{"cookie", "a=1; session=abc; b=2"}, {"x-y", "z"}};

@@ -23,9 +23,37 @@ std::vector<std::string_view> Split(std::string_view path) {
 }  // namespace
 
 void Router::Add(std::string method, std::string pattern, Handler handler) {
-  Route r{std::move(method), {}, std::move(handler)};
+  Add(std::move(method), std::move(pattern), std::move(handler), nullptr);
+}
+
+void Router::Add(std::string method, std::string pattern, Handler handler, FastHandler fast) {
+  Route r{std::move(method), {}, std::move(handler), std::move(fast)};
   for (auto s : Split(pattern)) r.segments.emplace_back(s);
   routes_.push_back(std::move(r));
+}
+
+struct Router::Chain {
+  const Route* route;
+  bool fast;  // call route->fast (Deferred when it declines) instead of route->handler
+};
+
+Response Router::Call(const Chain& chain, size_t index, Request& request) const {
+  if (index == middlewares_.size()) {
+    if (!chain.fast) return chain.route->handler(request);
+    auto answer = chain.route->fast(request);
+    return answer ? std::move(*answer) : Deferred();
+  }
+  // `next` holds one pointer, which fits std::function's inline storage: no allocation per
+  // middleware and request.
+  struct Step {
+    const Router* router;
+    const Chain* chain;
+    size_t index;
+  } step{this, &chain, index};
+  std::function<Response(Request&)> next = [s = &step](Request& r) {
+    return s->router->Call(*s->chain, s->index + 1, r);
+  };
+  return middlewares_[index](request, next);
 }
 
 void Router::Use(Middleware middleware) { middlewares_.push_back(std::move(middleware)); }
@@ -71,12 +99,9 @@ Response Router::Dispatch(Request& request) const {
       continue;
     }
     request.params = std::move(params);
+    request.fast = false;
     try {
-      std::function<Response(Request&)> call = [&route](Request& r) { return route.handler(r); };
-      for (auto it = middlewares_.rbegin(); it != middlewares_.rend(); ++it) {
-        call = [mw = &*it, next = std::move(call)](Request& r) { return (*mw)(r, next); };
-      }
-      return call(request);
+      return Call(Chain{&route, false}, 0, request);
     } catch (const std::exception& e) {
       spdlog::error("handler for {} {} threw: {}", request.method, request.path, e.what());
       return Problem(500, "internal error");
@@ -88,6 +113,31 @@ Response Router::Dispatch(Request& request) const {
     return r;
   }
   return Problem(404, "no such resource");
+}
+
+std::optional<Response> Router::TryFast(Request& request) const {
+  auto path = Split(request.path);
+  std::map<std::string, std::string> params;
+  for (const auto& route : routes_) {
+    if (!Match(route, path, &params)) continue;
+    if (route.method != request.method && !(request.method == "HEAD" && route.method == "GET")) {
+      continue;
+    }
+    // The route Dispatch would run.
+    if (!route.fast) return std::nullopt;
+    request.params = std::move(params);
+    request.fast = true;
+    std::optional<Response> out;
+    try {
+      Response r = Call(Chain{&route, true}, 0, request);
+      if (r.status != kDeferredStatus) out = std::move(r);
+    } catch (const std::exception& e) {
+      spdlog::error("fast handler for {} {} threw: {}", request.method, request.path, e.what());
+    }
+    request.fast = false;
+    return out;
+  }
+  return std::nullopt;
 }
 
 }  // namespace aitelemetry::http

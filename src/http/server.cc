@@ -11,6 +11,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/http/span_body.hpp>
 #include <boost/beast/ssl.hpp>
 
 namespace aitelemetry::http {
@@ -50,22 +51,25 @@ int StatusForParseError(const beast::error_code& ec) {
   return 400;
 }
 
-bhttp::response<bhttp::string_body> ToBeast(const Response& r, unsigned version, bool keep_alive,
-                                            bool head) {
-  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
+// A response whose body points into a Response (no copy: cached bodies are 40 KB and more).
+using SpanResponse = bhttp::response<bhttp::span_body<const char>>;
+
+// Requires: `r` outlives the returned message (its body is a view of r.Body()).
+SpanResponse ToBeast(const Response& r, unsigned version, bool keep_alive, bool head) {
+  SpanResponse res{static_cast<bhttp::status>(r.status), version};
   bool has_type = false;
   for (const auto& [k, v] : r.headers) {
     res.insert(k, v);
     if (beast::iequals(k, "content-type")) has_type = true;
   }
-  if (!has_type && !r.body.empty())
-    res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+  std::string_view body = r.Body();
+  if (!has_type && !body.empty()) res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
   res.set(bhttp::field::server, "aitelemetry");
   res.keep_alive(keep_alive);
   if (head) {
-    res.content_length(r.body.size());
+    res.content_length(body.size());
   } else {
-    res.body() = r.body;
+    res.body() = {body.data(), body.size()};
     res.prepare_payload();
   }
   return res;
@@ -75,7 +79,8 @@ Response SimpleProblem(int status, const char* detail) { return Problem(status, 
 
 template <class Stream>
 asio::awaitable<void> WriteProblem(Stream& stream, int status, const char* detail) {
-  auto res = ToBeast(SimpleProblem(status, detail), 11, false, false);
+  Response problem = SimpleProblem(status, detail);
+  auto res = ToBeast(problem, 11, false, false);
   co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
 }
 
@@ -159,13 +164,20 @@ asio::awaitable<void> Serve(Server::Impl& impl, Stream& stream, std::string remo
     }
     impl.in_flight.fetch_add(1);
     if (resp.status == 200) {
-      co_await asio::post(impl.blocking, asio::use_awaitable);
-      resp = impl.router->Dispatch(req);
-      co_await asio::post(executor, asio::use_awaitable);
+      // A route's fast path (a cache hit) answers here; anything else may block and goes to
+      // the blocking pool.
+      std::optional<Response> fast = impl.router->TryFast(req);
+      if (fast) {
+        resp = std::move(*fast);
+      } else {
+        co_await asio::post(impl.blocking, asio::use_awaitable);
+        resp = impl.router->Dispatch(req);
+        co_await asio::post(executor, asio::use_awaitable);
+      }
     }
     bool keep_alive = breq.keep_alive() && !impl.stopping.load() && !resp.stream;
     bool head = req.method == "HEAD";
-    size_t bytes = resp.body.size();
+    size_t bytes = resp.Body().size();
     bool ok = true;
     if (resp.stream && !head) {
       bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(resp.status),

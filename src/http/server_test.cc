@@ -23,6 +23,15 @@ class ServerTest : public ::testing::Test {
     router->Add("GET", "/hello", [](const Request& r) {
       return JsonResponse(200, "{\"hello\":\"" + r.Query("name").value_or("world") + "\"}");
     });
+    router->Add(
+        "GET", "/fast", [](const Request&) { return JsonResponse(200, "{\"from\":\"pool\"}"); },
+        [](const Request& r) -> std::optional<Response> {
+          if (r.Query("decline")) return std::nullopt;
+          Response out = JsonResponse(200, "");
+          out.body = "ignored: shared_body wins";
+          out.shared_body = std::make_shared<const std::string>("{\"from\":\"io\"}");
+          return out;
+        });
     router->Add("POST", "/echo", [](const Request& r) { return JsonResponse(200, r.body); });
     router->Add("GET", "/slow", [this](const Request&) {
       slow_started_ = true;
@@ -81,6 +90,17 @@ TEST_F(ServerTest, ServesRoutesAndProblems) {
   auto bad = Get("/hello?name=%zz");
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
+}
+
+TEST_F(ServerTest, FastRoutesAnswerFromTheIoThreadWithASharedBody) {
+  auto fast = Get("/fast");
+  ASSERT_TRUE(fast) << fast.error().ToString();
+  EXPECT_EQ(fast->status, 200);
+  EXPECT_EQ(fast->body, "{\"from\":\"io\"}");
+  EXPECT_EQ(fast->Header("content-type"), "application/json");
+  auto declined = Get("/fast?decline=1");
+  ASSERT_TRUE(declined);
+  EXPECT_EQ(declined->body, "{\"from\":\"pool\"}");
 }
 
 TEST_F(ServerTest, EnforcesBodyAndTargetLimits) {

@@ -9,8 +9,7 @@ Result<std::unique_ptr<SqlConnection>> ConnectPostgres(const std::string& url);
 
 Result<std::unique_ptr<SqlConnection>> Connect(const std::string& url) {
   if (url.starts_with("sqlite:")) {
-    std::string path = url.substr(7);
-    if (path.starts_with("//")) path = path.substr(2);  // sqlite:///abs/path
+    std::string path = SqlitePath(url);
     if (path.empty()) return Fail(ErrorCode::kInvalidArgument, "db: sqlite URL has no path");
     return ConnectSqlite(path);
   }
@@ -19,6 +18,13 @@ Result<std::unique_ptr<SqlConnection>> Connect(const std::string& url) {
   return Fail(ErrorCode::kInvalidArgument,
               fmt::format("db: unknown database URL \"{}\" (use sqlite:PATH or postgresql://...)",
                           RedactUrl(url)));
+}
+
+std::string SqlitePath(std::string_view url) {
+  if (!url.starts_with("sqlite:")) return {};
+  std::string_view path = url.substr(7);
+  if (path.starts_with("//")) path = path.substr(2);  // sqlite:///abs/path
+  return std::string(path);
 }
 
 std::string RedactUrl(std::string_view url) {

@@ -65,6 +65,9 @@ class SqlConnection {
 // cannot be reached, kDataLoss when the SQLite file is not a database.
 [[nodiscard]] Result<std::unique_ptr<SqlConnection>> Connect(const std::string& url);
 
+// Returns the file path of a "sqlite:" URL ("sqlite:///abs" -> "/abs"), or "" for another scheme.
+std::string SqlitePath(std::string_view url);
+
 // Returns the database URL with any password replaced by "***", for logs.
 std::string RedactUrl(std::string_view url);
 

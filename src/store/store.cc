@@ -440,6 +440,11 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   store->dialect_ = (*first)->dialect();
   store->idle_.push_back(std::move(*first));
   store->open_ = 1;
+  if (store->dialect_ == Dialect::kSqlite) {
+    // Without it (an in-memory database) Generation() reports that there is none.
+    auto generation = SqliteGeneration::Open(SqlitePath(options.url));
+    if (generation) store->sqlite_generation_ = std::move(*generation);
+  }
   if (options.migrate) {
     auto v = store->Migrate();
     if (!v) return Fail(v.error());
@@ -515,6 +520,31 @@ Status Store::WithConnection(const std::function<Status(SqlConnection&)>& fn) {
     DropIdle();
   }
   return st;
+}
+
+Result<std::string> Store::Generation(bool may_wait) {
+  if (dialect_ == Dialect::kSqlite) {
+    if (!sqlite_generation_) {
+      return Fail(ErrorCode::kFailedPrecondition, "this SQLite database has no generation");
+    }
+    auto v = sqlite_generation_->Current(may_wait);
+    if (!v) return Fail(v.error());
+    return std::to_string(*v);
+  }
+  if (!may_wait) {
+    return Fail(ErrorCode::kUnavailable, "the PostgreSQL generation needs a round trip");
+  }
+  std::string snapshot;
+  auto st = WithConnection([&](SqlConnection& conn) -> Status {
+    FieldType types[] = {FieldType::kString};
+    return conn.Query("SELECT pg_current_snapshot()::text", {}, types,
+                      [&](std::vector<Value>& row) {
+                        if (auto* s = std::get_if<std::string>(&row[0])) snapshot = std::move(*s);
+                      });
+  });
+  if (!st) return Fail(st.error());
+  if (snapshot.empty()) return Fail(ErrorCode::kInternal, "pg_current_snapshot() was empty");
+  return snapshot;
 }
 
 Result<int> Store::SchemaVersion() {

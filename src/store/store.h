@@ -17,6 +17,7 @@
 #include "model/record.h"
 #include "store/aggregate.h"
 #include "store/change_feed.h"
+#include "store/generation.h"
 #include "store/query.h"
 #include "store/sql.h"
 
@@ -110,6 +111,16 @@ class Store {
   // restart. Returns the rows deleted.
   [[nodiscard]] Result<int64_t> TrimChanges(Timestamp before);
 
+  // Returns the store's generation: a token that differs from every earlier one whenever a write
+  // committed in between, by any connection of any process. SQLite: the data version a
+  // dedicated connection sees; PostgreSQL: `pg_current_snapshot()`, which changes whenever any
+  // transaction ends (and only then; reads take no transaction id). Read it BEFORE the reads it
+  // labels: whatever they return is at least as new as the token. With `may_wait` false it
+  // answers without waiting on a lock or the network, or fails with kUnavailable (always on
+  // PostgreSQL, which needs a round trip). Errors: kFailedPrecondition when the database has no
+  // such token (in-memory SQLite); kUnavailable as above or when the database cannot be read.
+  [[nodiscard]] Result<std::string> Generation(bool may_wait);
+
   // Runs `fn` with a leased connection (for backend-specific statements such as advisory locks).
   [[nodiscard]] Status WithConnection(const std::function<Status(SqlConnection&)>& fn);
 
@@ -127,8 +138,9 @@ class Store {
   std::unique_ptr<Checkpointer> checkpointer_;  // SQLite files only
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::unique_ptr<SqlConnection>> idle_;  // guarded by mu_
-  int open_ = 0;                                      // guarded by mu_: connections created
+  std::vector<std::unique_ptr<SqlConnection>> idle_;     // guarded by mu_
+  int open_ = 0;                                         // guarded by mu_: connections created
+  std::unique_ptr<SqliteGeneration> sqlite_generation_;  // SQLite files only; thread-safe
 };
 
 // The operations available inside Store::Transaction, all on one connection.

@@ -2,6 +2,7 @@
 #include "store/store.h"
 #include "store/leader.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -413,6 +414,70 @@ TEST_P(StoreTest, TransactionRollsBackOnError) {
   });
   EXPECT_FALSE(st);
   EXPECT_EQ(store_->Query(gpu, {}, Scope::All())->found, 0);
+}
+
+// The generation a response cache keys on changes with every commit: through the store, through
+// another connection, and (SQLite) from another process; a rolled-back write may change it too,
+// but a read never does (checked on SQLite only: on PostgreSQL the token is cluster-wide and
+// other tests' databases share the server).
+TEST_P(StoreTest, GenerationChangesWithEveryCommitFromAnyConnectionOrProcess) {
+  const auto& gpu = *FindModel("gpu");
+  const bool sqlite = GetParam() == "sqlite";
+  auto g0 = store_->Generation(true);
+  ASSERT_TRUE(g0) << g0.error().ToString();
+  Fill();
+  auto g1 = store_->Generation(true);
+  ASSERT_TRUE(g1);
+  EXPECT_NE(*g1, *g0) << "an upsert through the store";
+  ASSERT_TRUE(store_->Query(gpu, {}, Scope::All()));
+  if (sqlite) {
+    EXPECT_EQ(*store_->Generation(true), *g1) << "a read is not a write";
+    auto fast = store_->Generation(false);
+    ASSERT_TRUE(fast) << fast.error().ToString();
+    EXPECT_EQ(*fast, *g1);
+  } else {
+    EXPECT_FALSE(store_->Generation(false)) << "PostgreSQL needs a round trip";
+  }
+
+  // A second connection of this process, as another replica would be.
+  auto other = Connect(url_);
+  ASSERT_TRUE(other);
+  ASSERT_TRUE((*other)->Exec("UPDATE gpu SET power_watts = 1 WHERE uuid = 'GPU-a'"));
+  auto g2 = store_->Generation(true);
+  ASSERT_TRUE(g2);
+  EXPECT_NE(*g2, *g1) << "a commit by another connection";
+
+  // An update inside the store's own transaction.
+  ASSERT_TRUE(
+      store_->Update(gpu, {Filter::Eq("uuid", std::string("GPU-c"))}, {{"power_watts", 5.0}}));
+  auto g3 = store_->Generation(true);
+  ASSERT_TRUE(g3);
+  EXPECT_NE(*g3, *g2) << "an update";
+
+  if (sqlite) {
+    // Another process writing to the same file.
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto c = Connect(url_);
+      bool ok = c && (*c)->Exec("UPDATE gpu SET power_watts = 2 WHERE uuid = 'GPU-b'");
+      _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    auto g4 = store_->Generation(false);
+    ASSERT_TRUE(g4);
+    EXPECT_NE(*g4, *g3) << "a commit by another process";
+  }
+}
+
+TEST(StoreGeneration, AnInMemoryDatabaseHasNone) {
+  auto s = Store::Open({"sqlite::memory:", 1, true});
+  ASSERT_TRUE(s) << s.error().ToString();
+  auto g = (*s)->Generation(true);
+  ASSERT_FALSE(g);
+  EXPECT_EQ(g.error().code, ErrorCode::kFailedPrecondition);
 }
 
 TEST_P(StoreTest, RejectsUnknownAndUnflaggedFields) {

@@ -1,0 +1,236 @@
+// The read API's response cache over HTTP against the real server, on SQLite and PostgreSQL:
+// cached answers equal uncached ones byte for byte (headers too), every committed write (through
+// the store, another connection, another process or replica) is seen by the next request, callers
+// with different grants never share an answer, and the byte bound evicts.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "api/response_cache.h"
+#include "api/rest_test_util.h"
+#include "model/record.h"
+
+namespace aitelemetry::api {
+namespace {
+
+using model::Record;
+using testing::Get;
+using testing::JsonOf;
+
+constexpr int kRows = 30;
+
+class RestCacheTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    url_ = testing::FreshDatabase(GetParam());
+    ASSERT_FALSE(url_.empty()) << "no database for " << GetParam()
+                               << " (PostgreSQL is started by the ctest fixture tests/pg.sh)";
+    auto s = store::Store::Open({url_, 4, true});
+    ASSERT_TRUE(s) << s.error().ToString();
+    store_ = std::move(*s);
+    for (const auto& m : model::Models()) {
+      if (m.internal) continue;
+      auto st = store_->Upsert(m, testing::GenericRows(m, kRows));
+      ASSERT_TRUE(st) << m.name << ": " << st.error().ToString();
+    }
+    cache_ = std::make_unique<ResponseCache>(64u << 20);
+    cached_ = std::make_unique<testing::RestServer>(*store_, EventsOptions{}, cache_.get());
+    plain_ = std::make_unique<testing::RestServer>(*store_);
+  }
+
+  // The found number of a search through the cached server.
+  int64_t Found(const std::string& query, const std::string& caller = "admin") {
+    auto r = Get(client_, cached_->base() + query, caller);
+    EXPECT_EQ(r.status, 200) << query << ": " << r.body;
+    auto j = JsonOf(r);
+    return j.contains("foundNum") ? j["foundNum"].get<int64_t>() : -1;
+  }
+
+  std::string url_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<ResponseCache> cache_;
+  std::unique_ptr<testing::RestServer> cached_, plain_;
+  http::HttpClient client_;
+};
+
+// Whatever a client can see of an answer: status, the headers the API sets, and the body.
+std::string Seen(const http::ClientResponse& r) {
+  std::string out = std::to_string(r.status) + "\n";
+  for (const char* h : {"content-type", "content-disposition", "content-length", "x-found-num",
+                        "x-next-cursor-mark", "etag", "cache-control"}) {
+    out += std::string(h) + ": " + r.Header(h) + "\n";
+  }
+  return out + r.body;
+}
+
+TEST_P(RestCacheTest, ACachedAnswerIsTheUncachedAnswer) {
+  const std::string gpu_key = testing::GenericRows(*model::FindModel("gpu"), 1)[0].Key();
+  struct Case {
+    std::string query;
+    std::vector<std::pair<std::string, std::string>> headers;
+    bool cacheable = true;  // a 200 (errors are never stored)
+  } cases[] = {
+      {"/api/gpu?rows=5&facet.field=model_name&facet.field=state&stats.field=power_watts&sort=key"
+       "%20desc"},
+      {"/api/gpu?rows=5&format=csv&fl=key,hub,power_watts"},
+      {"/api/gpu?rows=5&fl=key", {{"Accept", "text/csv"}}},
+      {"/api/gpu?rows=5&fl=key", {{"Accept", "application/json"}}},
+      {"/api/project?q=proj&fl=key,namespace&start=2"},
+      {"/api/gpu?rows=4&cursorMark=*&fl=key"},
+      {"/api/usage?groupBy=project&step=day&from=2026-01-01T00:00:00Z&to=2026-01-03T00:00:00Z"},
+      {"/api/usage?groupBy=hub&format=csv&from=2026-01-01T00:00:00Z&to=2026-01-03T00:00:00Z"},
+      {"/api/gpu/" + gpu_key},
+      {"/api/gpu/" + gpu_key + "?fl=key,state"},
+      {"/api/gpu?fq=nope:1", {}, false},
+      {"/api/gpu/NO-SUCH-KEY", {}, false},
+  };
+  for (const std::string caller : {"admin", "researcher"}) {
+    for (const auto& c : cases) {
+      SCOPED_TRACE(caller + " " + c.query);
+      auto want = Get(client_, plain_->base() + c.query, caller, c.headers);
+      const auto before = cache_->stats();
+      auto first = Get(client_, cached_->base() + c.query, caller, c.headers);
+      auto second = Get(client_, cached_->base() + c.query, caller, c.headers);
+      const auto after = cache_->stats();
+      EXPECT_EQ(Seen(first), Seen(want));
+      EXPECT_EQ(Seen(second), Seen(want));
+      if (caller == "admin" && c.cacheable) {
+        EXPECT_EQ(want.status, 200) << want.body;
+      }
+      EXPECT_EQ(after.hits - before.hits, c.cacheable && want.status == 200 ? 1u : 0u);
+    }
+  }
+  // Parameter order does not matter (the key sorts by name); the values do.
+  const auto before = cache_->stats();
+  Get(client_, cached_->base() + "/api/gpu?fl=key&rows=5&facet.field=model_name", "admin");
+  Get(client_, cached_->base() + "/api/gpu?rows=5&facet.field=model_name&fl=key", "admin");
+  Get(client_, cached_->base() + "/api/gpu?rows=6&facet.field=model_name&fl=key", "admin");
+  EXPECT_EQ(cache_->stats().hits - before.hits, 1u);
+}
+
+TEST_P(RestCacheTest, EveryCommittedWriteIsSeenByTheNextRequest) {
+  const model::Model& gpu = *model::FindModel("gpu");
+  const std::string query = "/api/gpu?rows=0&fq=state:fresh";
+  EXPECT_EQ(Found(query), 0);
+  EXPECT_EQ(Found(query), 0);
+  const auto warm = cache_->stats().hits;
+  EXPECT_GE(warm, 1u) << "the second request should have been a hit";
+
+  // 1. An upsert through the store.
+  auto rows = testing::GenericRows(gpu, 3, 100);
+  for (auto& r : rows) r.Set("state", std::string("fresh"));
+  ASSERT_TRUE(store_->Upsert(gpu, std::span<const Record>(rows.data(), 1)));
+  EXPECT_EQ(Found(query), 1) << "after an upsert through the store";
+
+  // 2. Another connection (another replica of the same database).
+  auto other = store::Connect(url_);
+  ASSERT_TRUE(other);
+  ASSERT_TRUE((*other)->Exec("UPDATE gpu SET state = 'fresh' WHERE key = '" + rows[0].Key() +
+                             "' OR key = 'gpu-00000'"));
+  EXPECT_EQ(Found(query), 2) << "after a commit by another connection";
+
+  // 3. Another Store on the same database, as a second process or replica would open it.
+  auto replica = store::Store::Open({url_, 2, false});
+  ASSERT_TRUE(replica);
+  ASSERT_TRUE((*replica)->Upsert(gpu, std::span<const Record>(rows.data() + 1, 1)));
+  EXPECT_EQ(Found(query), 3) << "after an upsert by another store";
+
+  // 4. Another process.
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto c = store::Connect(url_);
+    bool ok = c && (*c)->Exec("UPDATE gpu SET state = 'fresh' WHERE key = 'gpu-00001'");
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(Found(query), 4) << "after a commit by another process";
+
+  // One entity, and a delete.
+  const std::string one = "/api/gpu/gpu-00001?fl=state";
+  auto before = JsonOf(Get(client_, cached_->base() + one, "admin"));
+  EXPECT_EQ(before["state"], "fresh");
+  ASSERT_TRUE((*other)->Exec("DELETE FROM gpu WHERE key = 'gpu-00001'"));
+  EXPECT_EQ(Get(client_, cached_->base() + one, "admin").status, 404);
+  EXPECT_EQ(Found(query), 3) << "after a delete";
+}
+
+// A researcher never gets an admin's cached answer, nor another grant's: not the rows, not the
+// counts, not the facets or stats.
+TEST_P(RestCacheTest, CallersWithDifferentGrantsNeverShareAnAnswer) {
+  const std::string query =
+      "/api/gpu?rows=100&fl=key,hub,project&facet.field=hub&facet.field=project&stats.field="
+      "power_watts";
+  for (int round = 0; round < 2; ++round) {  // the second round is served from the cache
+    SCOPED_TRACE(round);
+    auto admin = JsonOf(Get(client_, cached_->base() + query, "admin"));
+    auto researcher = JsonOf(Get(client_, cached_->base() + query, "researcher"));
+    auto stranger = JsonOf(Get(client_, cached_->base() + query, "stranger"));
+    auto plain = JsonOf(Get(client_, plain_->base() + query, "researcher"));
+    EXPECT_EQ(admin["foundNum"], kRows);
+    EXPECT_EQ(researcher, plain);
+    EXPECT_LT(researcher["foundNum"].get<int>(), kRows);
+    EXPECT_GT(researcher["foundNum"].get<int>(), 0);
+    for (const auto& row : researcher["list"]) EXPECT_EQ(row["project"], "proj-a") << row;
+    EXPECT_EQ(researcher["facet_counts"]["facet_fields"]["hub"].size(), 1u);
+    EXPECT_EQ(stranger["foundNum"], 0);
+    EXPECT_TRUE(stranger["list"].empty());
+    EXPECT_TRUE(stranger["facet_counts"]["facet_fields"]["hub"].empty());
+    EXPECT_TRUE(stranger["facet_counts"]["facet_fields"]["project"].empty());
+    EXPECT_EQ(stranger["stats"]["stats_fields"]["power_watts"]["count"], 0);
+    auto nobody = Get(client_, cached_->base() + query, "nobody");
+    EXPECT_EQ(JsonOf(nobody)["foundNum"], 0);
+  }
+  EXPECT_GE(cache_->stats().hits, 4u);
+  // One entity the researcher may not see stays a 404 after the admin's answer was cached.
+  const std::string hidden = "/api/gpu/gpu-00003";  // hub "other"
+  EXPECT_EQ(Get(client_, cached_->base() + hidden, "admin").status, 200);
+  EXPECT_EQ(Get(client_, cached_->base() + hidden, "admin").status, 200);
+  EXPECT_EQ(Get(client_, cached_->base() + hidden, "researcher").status, 404);
+  EXPECT_EQ(Get(client_, cached_->base() + hidden, "stranger").status, 404);
+}
+
+TEST_P(RestCacheTest, TheByteBoundEvictsTheLeastRecentlyUsed) {
+  // Room for four of these answers (each ~10 KB; an entry may take at most a quarter), so the
+  // fifth evicts the least recently used.
+  auto body = Get(client_, plain_->base() + "/api/gpu?rows=10&start=0", "admin").body;
+  ASSERT_GT(body.size(), 5000u);
+  ResponseCache small(4 * (body.size() + 600) + 100);
+  testing::RestServer server(*store_, EventsOptions{}, &small);
+  auto get = [&](int start) {
+    auto r =
+        Get(client_, server.base() + "/api/gpu?rows=10&start=" + std::to_string(start), "admin");
+    EXPECT_EQ(r.status, 200);
+  };
+  for (int start : {0, 1, 2, 3}) get(start);
+  EXPECT_EQ(small.stats().entries, 4u);
+  EXPECT_EQ(small.stats().evictions, 0u);
+  get(0);  // 0 is now the most recently used; 1 the least
+  EXPECT_EQ(small.stats().hits, 1u);
+  get(4);
+  EXPECT_EQ(small.stats().evictions, 1u);
+  EXPECT_EQ(small.stats().entries, 4u);
+  EXPECT_LE(small.stats().bytes, small.capacity_bytes());
+  get(0);
+  EXPECT_EQ(small.stats().hits, 2u) << "recently used, so kept";
+  get(1);
+  EXPECT_EQ(small.stats().hits, 2u) << "least recently used, so evicted";
+}
+
+TEST_P(RestCacheTest, WithoutACacheEveryAnswerIsFresh) {
+  const model::Model& gpu = *model::FindModel("gpu");
+  const std::string query = "/api/gpu?rows=0&fq=state:fresh";
+  auto found = [&] { return JsonOf(Get(client_, plain_->base() + query, "admin"))["foundNum"]; };
+  EXPECT_EQ(found(), 0);
+  auto rows = testing::GenericRows(gpu, 1, 100);
+  rows[0].Set("state", std::string("fresh"));
+  ASSERT_TRUE(store_->Upsert(gpu, rows));
+  EXPECT_EQ(found(), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RestCacheTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace aitelemetry::api
