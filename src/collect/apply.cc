@@ -95,12 +95,14 @@ Status EnsureMirror(store::Store::Writer& w, const std::string& hub, HubMirror& 
 
 namespace {
 
-// Writes a model's rows in batches while a snapshot is walked, so memory holds at most a batch
-// of records per model: new or re-described rows are upserted, rows whose readings alone changed
+// Writes a model's rows in batches while a snapshot is walked, so memory holds a few batches of
+// records per model: new or re-described rows are upserted, rows whose readings alone changed
 // get them by key, unchanged rows are only counted (their last_seen_at is set in bulk later).
+// Every write is a job of `wb`, run in order behind the caller.
 class RowWriter {
  public:
-  RowWriter(store::Store::Writer& w, const char* model) : w_(w), m_(M(model)) {}
+  RowWriter(store::Store::Writer& w, WriteBehind& wb, const char* model)
+      : w_(w), wb_(wb), m_(M(model)) {}
 
   Status Upsert(Record r) {
     upserts_.push_back(std::move(r));
@@ -113,49 +115,54 @@ class RowWriter {
   void Unchanged() { ++unchanged_; }
 
   Status Flush() {
-    if (auto st = w_.Upsert(m_, upserts_); !st) return st;
-    written_ += static_cast<int64_t>(upserts_.size());
-    upserts_.clear();
-    if (refreshes_.empty()) return Ok();
-    auto n = w_.UpdateFields(m_, WritePlan::Of(m_).refresh, refreshes_);
-    if (!n) return Fail(n.error());
-    if (*n != static_cast<int64_t>(refreshes_.size())) {
+    if (upserts_.empty() && refreshes_.empty()) return Ok();
+    return wb_.Submit([&w = w_, &m = m_, upserts = std::move(upserts_),
+                       refreshes = std::move(refreshes_)]() -> Status {
+      if (auto st = w.Upsert(m, upserts); !st) return st;
+      if (refreshes.empty()) return Ok();
+      auto n = w.UpdateFields(m, WritePlan::Of(m).refresh, refreshes);
+      if (!n) return Fail(n.error());
+      if (*n == static_cast<int64_t>(refreshes.size())) return Ok();
       return Fail(ErrorCode::kAborted,
-                  fmt::format("{}: {} of {} rows to refresh are not in the store", m_.name,
-                              static_cast<int64_t>(refreshes_.size()) - *n, refreshes_.size()));
-    }
-    written_ += *n;
-    refreshes_.clear();
-    return Ok();
+                  fmt::format("{}: {} of {} rows to refresh are not in the store", m.name,
+                              static_cast<int64_t>(refreshes.size()) - *n, refreshes.size()));
+    });
   }
 
   // Sets last_seen_at = t on the unchanged rows: those of the hub matching `filters` whose
   // last_seen_at is older. With `check`, fails (kAborted) unless exactly the unchanged rows were.
   Status Touch(std::vector<Filter> filters, int64_t t, bool check) {
     filters.push_back(Filter::Less("last_seen_at", t));
-    auto n = w_.Update(m_, filters, {{"last_seen_at", t}});
-    if (!n) return Fail(n.error());
-    if (check && *n != unchanged_) {
-      return Fail(ErrorCode::kAborted,
-                  fmt::format("{}: {} rows seen again, {} expected", m_.name, *n, unchanged_));
-    }
-    return Ok();
+    return wb_.Submit([&w = w_, &m = m_, filters = std::move(filters), t, check,
+                       expected = unchanged_]() -> Status {
+      auto n = w.Update(m, filters, {{"last_seen_at", t}});
+      if (!n) return Fail(n.error());
+      if (check && *n != expected) {
+        return Fail(ErrorCode::kAborted,
+                    fmt::format("{}: {} rows seen again, {} expected", m.name, *n, expected));
+      }
+      return Ok();
+    });
   }
 
-  // Sets `set` on the rows with `keys`, 500 keys a statement (every backend's parameter limit).
-  Result<int64_t> SetByKey(const std::vector<Value>& keys,
-                           const std::vector<std::pair<std::string, Value>>& set) {
-    int64_t changed = 0;
-    for (size_t i = 0; i < keys.size(); i += 500) {
-      Filter f;
-      f.field = "key";
-      f.values.assign(keys.begin() + static_cast<ptrdiff_t>(i),
-                      keys.begin() + static_cast<ptrdiff_t>(std::min(keys.size(), i + 500)));
-      auto n = w_.Update(m_, {f}, set);
-      if (!n) return Fail(n.error());
-      changed += *n;
-    }
-    return changed;
+  // Sets `set` on the rows with `keys`, 500 keys a statement (every backend's parameter limit),
+  // and adds the rows changed to `*changed` (read it after the jobs drained).
+  Status SetByKey(std::vector<Value> keys, std::vector<std::pair<std::string, Value>> set,
+                  int64_t* changed) {
+    if (keys.empty()) return Ok();
+    return wb_.Submit(
+        [&w = w_, &m = m_, keys = std::move(keys), set = std::move(set), changed]() -> Status {
+          for (size_t i = 0; i < keys.size(); i += 500) {
+            Filter f;
+            f.field = "key";
+            f.values.assign(keys.begin() + static_cast<ptrdiff_t>(i),
+                            keys.begin() + static_cast<ptrdiff_t>(std::min(keys.size(), i + 500)));
+            auto n = w.Update(m, {f}, set);
+            if (!n) return Fail(n.error());
+            *changed += *n;
+          }
+          return Ok();
+        });
   }
 
   const model::Model& model() const { return m_; }
@@ -163,21 +170,21 @@ class RowWriter {
  private:
   static constexpr size_t kBatch = 2000;
   store::Store::Writer& w_;
+  WriteBehind& wb_;
   const model::Model& m_;
   std::vector<Record> upserts_, refreshes_;
   int64_t unchanged_ = 0;
-  int64_t written_ = 0;
 };
 
 }  // namespace
 
-Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap, Timestamp at,
-                                  std::optional<Timestamp> usage_through, HubMirror& mirror,
-                                  ChangeBatch* changes) {
-  ApplyCounts counts;
+namespace {
+
+Status Apply(store::Store::Writer& w, WriteBehind& wb, const Snapshot& snap, Timestamp at,
+             std::optional<Timestamp> usage_through, HubMirror& mirror, ChangeBatch* changes,
+             ApplyCounts& counts) {
   const int64_t t = ToUnixNanos(at);
   const std::string& hub = snap.hub;
-  if (auto st = EnsureMirror(w, hub, mirror); !st) return Fail(st.error());
   // Rows already seen at `at` or later (a repeated or out-of-order sync) keep their last_seen_at,
   // so the unchanged ones cannot be counted when touched.
   const bool advancing = mirror.written_at() == kNoTime || t > mirror.written_at();
@@ -191,16 +198,18 @@ Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap,
     r.Set("last_sync_ok_at", t);
     if (usage_through) r.Set("usage_through", ToUnixNanos(*usage_through));
     SetSeen(r, t, "active");
-    if (auto st = w.Upsert(M("hub"), std::span<const Record>(&r, 1)); !st) return Fail(st.error());
+    auto st = wb.Submit(
+        [&w, r = std::move(r)] { return w.Upsert(M("hub"), std::span<const Record>(&r, 1)); });
+    if (!st) return st;
   }
 
   std::array<RowWriter, kSyncedModels.size()> writers = {
-      RowWriter(w, kSyncedModels[0]), RowWriter(w, kSyncedModels[1]),
-      RowWriter(w, kSyncedModels[2]), RowWriter(w, kSyncedModels[3]),
-      RowWriter(w, kSyncedModels[4])};
+      RowWriter(w, wb, kSyncedModels[0]), RowWriter(w, wb, kSyncedModels[1]),
+      RowWriter(w, wb, kSyncedModels[2]), RowWriter(w, wb, kSyncedModels[3]),
+      RowWriter(w, wb, kSyncedModels[4])};
   enum { kCluster, kNode, kProject, kGpu, kSlice };
-  RowWriter allocation_writer(w, "allocation");
-  RowWriter event_writer(w, "health-event");
+  RowWriter allocation_writer(w, wb, "allocation");
+  RowWriter event_writer(w, wb, "health-event");
 
   // Classifies an entity record against the mirror and queues its write.
   auto entity = [&](size_t mi, Record r) -> Status {
@@ -467,10 +476,13 @@ Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap,
       e.state = "gone";
       e.indexed_digest = e.value_digest = 0;
     }
-    auto n = rw.SetByKey(
-        vanished, {{"gone_at", t}, {"state", std::string("gone")}, {"stale_since", Value{}}});
-    if (!n) return Fail(n.error());
-    counts.gone += *n;
+    if (auto st =
+            rw.SetByKey(std::move(vanished),
+                        {{"gone_at", t}, {"state", std::string("gone")}, {"stale_since", Value{}}},
+                        &counts.gone);
+        !st) {
+      return st;
+    }
     if (auto st = rw.Touch({Filter::Eq(rw.model().scope.hub, hub), Filter::Null("gone_at")}, t,
                            advancing);
         !st) {
@@ -494,18 +506,37 @@ Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap,
     }
     return keys;
   };
-  auto closed = allocation_writer.SetByKey(ended(mirror.allocations()),
-                                           {{"ended_at", t}, {"state", std::string("closed")}});
-  if (!closed) return Fail(closed.error());
-  counts.allocations_closed = *closed;
+  if (auto st = allocation_writer.SetByKey(ended(mirror.allocations()),
+                                           {{"ended_at", t}, {"state", std::string("closed")}},
+                                           &counts.allocations_closed);
+      !st) {
+    return Fail(st.error());
+  }
   if (auto st = allocation_writer.Touch(
           {Filter::Eq("hub", hub), Filter::Eq("state", std::string("open"))}, t, advancing);
       !st) {
     return Fail(st.error());
   }
-  auto events_ended = event_writer.SetByKey(ended(mirror.events()), {{"ended_at", t}});
-  if (!events_ended) return Fail(events_ended.error());
-  counts.events_closed = *events_ended;
+  return event_writer.SetByKey(ended(mirror.events()), {{"ended_at", t}}, &counts.events_closed);
+}
+
+}  // namespace
+
+Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap, Timestamp at,
+                                  std::optional<Timestamp> usage_through, HubMirror& mirror,
+                                  ChangeBatch* changes, WriteBehind* write_behind) {
+  if (write_behind == nullptr) {
+    if (auto st = EnsureMirror(w, snap.hub, mirror); !st) return Fail(st.error());
+  }
+  WriteBehind inline_writes(false);
+  WriteBehind& wb = write_behind ? *write_behind : inline_writes;
+  ApplyCounts counts;
+  Status st = Apply(w, wb, snap, at, usage_through, mirror, changes, counts);
+  // Queued jobs write into `counts`: every one has run (or was dropped) before it is read or
+  // goes out of scope.
+  Status drained = wb.Drain();
+  if (!st) return Fail(st.error());
+  if (!drained) return Fail(drained.error());
   return counts;
 }
 

@@ -10,6 +10,7 @@
 #include "collect/hub_mirror.h"
 #include "collect/snapshot.h"
 #include "collect/sync_changes.h"
+#include "collect/write_behind.h"
 #include "core/result.h"
 #include "core/time.h"
 #include "store/store.h"
@@ -49,15 +50,18 @@ struct ApplyCounts {
 //    code holds, and ends it (ended_at = at) when it clears;
 //  - adds to `changes` (nullable) the entities inserted, gone, or whose state or holder changed,
 //    and touches every model that has entities (see ChangeBatch).
-// Only what changed since `mirror` is written (see HubMirror); `mirror` is brought up to date
-// (EnsureMirror) first and describes the store afterwards. kAborted when the store turns out not
-// to match the mirror (a row it knows is missing): the caller rolls back, clears the mirror and
-// may retry. Requires: `w` belongs to an open transaction; on any error the caller clears
-// `mirror`.
+// Only what changed since `mirror` is written (see HubMirror), and `mirror` describes the store
+// afterwards. kAborted when the store turns out not to match the mirror (a row it knows is
+// missing): the caller rolls back, clears the mirror and may retry.
+// With `write_behind` the writes run on its thread while the rows are built (it is drained before
+// this returns), and the caller must have called EnsureMirror in this transaction before it
+// queued any job; without, EnsureMirror is called first and writes run inline.
+// Requires: `w` belongs to an open transaction; on any error the caller clears `mirror`.
 [[nodiscard]] Result<ApplyCounts> ApplySnapshot(store::Store::Writer& w, const Snapshot& snap,
                                                 Timestamp at,
                                                 std::optional<Timestamp> usage_through,
-                                                HubMirror& mirror, ChangeBatch* changes);
+                                                HubMirror& mirror, ChangeBatch* changes,
+                                                WriteBehind* write_behind = nullptr);
 
 // Records a failed sync of `hub` started at `at`: the hub row gets last_sync_at = at and
 // last_error = `error` (created if missing), and every entity of the hub that is not gone and

@@ -91,27 +91,34 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     st = store_.Transaction([&](store::Store::Writer& w) -> Status {
       if (auto s = EnsureMirror(w, hub, mirror_); !s) return s;
+      // Rows are written on a second thread while the next ones are built (see WriteBehind).
+      WriteBehind wb(options_.write_behind);
       std::optional<Timestamp> through = counted;
       if (count_usage) {
         auto usage = mirror_.Usage(w, hour);
         if (!usage) return Fail(usage.error());
         (*usage)->Add(snap, at, options_.interval, &energy_);
         auto s = (*usage)->WriteChanged(
-            2000, [&](std::vector<model::Record>& rows, bool stored) -> Status {
-              if (!stored) return w.Upsert(usage_model, rows);
-              auto n = w.UpdateFields(usage_model, UsageAccumulator::SumFields(), rows);
-              if (!n) return Fail(n.error());
-              if (*n == static_cast<int64_t>(rows.size())) return Ok();
-              return Fail(ErrorCode::kAborted,
-                          fmt::format("usage: {} of {} rows of the hour are not in the store",
-                                      static_cast<int64_t>(rows.size()) - *n, rows.size()));
+            2000, [&](std::vector<model::Record>& batch, bool stored) -> Status {
+              return wb.Submit([&w, &usage_model, rows = std::move(batch), stored]() -> Status {
+                if (!stored) return w.Upsert(usage_model, rows);
+                auto n = w.UpdateFields(usage_model, UsageAccumulator::SumFields(), rows);
+                if (!n) return Fail(n.error());
+                if (*n == static_cast<int64_t>(rows.size())) return Ok();
+                return Fail(ErrorCode::kAborted,
+                            fmt::format("usage: {} of {} rows of the hour are not in the store",
+                                        static_cast<int64_t>(rows.size()) - *n, rows.size()));
+              });
             });
-        if (!s) return s;
+        if (!s) {
+          (void)wb.Drain();
+          return s;
+        }
         through = at;
       }
       // Live views hear of state and holder changes, found against the mirror.
       ChangeBatch changes;
-      auto counts = ApplySnapshot(w, snap, at, through, mirror_, &changes);
+      auto counts = ApplySnapshot(w, snap, at, through, mirror_, &changes, &wb);
       if (!counts) return Fail(counts.error());
       report.counts = *counts;
       return w.AppendChanges(changes.Finish(hub, at));

@@ -25,6 +25,9 @@ struct HubSyncOptions {
   // After downtime, at most this much missed history is rebuilt by a sync (older gaps need
   // `sync --backfill`).
   Nanos max_catch_up = std::chrono::hours(24);
+  // Write rows on a second thread while the next are built (both cores busy); false writes
+  // inline (one core).
+  bool write_behind = true;
 };
 
 struct SyncReport {

@@ -70,8 +70,8 @@ class UsageAccumulator {
 
   // Calls `write` with the records of the rows added to since the last MarkWritten, at most
   // `batch` at a time: with stored = false those never stored (Load marks rows stored), then
-  // with stored = true the others, as records with only the key, hour and sums set. Stops at the
-  // first error.
+  // with stored = true the others, as records with only the key, hour and sums set (`write` may
+  // move them away). Stops at the first error.
   Status WriteChanged(
       size_t batch,
       const std::function<Status(std::vector<model::Record>&, bool stored)>& write) const;
