@@ -205,6 +205,15 @@ void Mapper::AddSeries(std::string_view metric, std::span<const SeriesLabel> lab
   MapSample(info, v.data(), value, nullptr);
 }
 
+uint32_t Mapper::GpuOf(std::string_view uuid) {
+  // Every family's answer lists the GPUs in the same order (Prometheus sorts series by their
+  // labels), and MIG instances repeat their GPU: try the last GPU and the next before hashing.
+  for (uint32_t g : {last_gpu_, last_gpu_ + 1}) {
+    if (g < snap_.gpus.size() && snap_.gpus[g].uuid == uuid) return g;
+  }
+  return gpus_.Find(uuid).value_or(UINT32_MAX);
+}
+
 Mapper::AnswerSink::AnswerSink(Mapper* mapper)
     : mapper_(mapper),
       series_at_start_(mapper->snap_.series),
@@ -292,10 +301,8 @@ void Mapper::MapSample(const MetricInfo& info, const std::string_view* v, double
   }
   uint32_t g = cached_gpu != nullptr ? *cached_gpu : UINT32_MAX;
   if (g == UINT32_MAX) {
-    auto it = gpus_.find(v[kUuid]);
-    if (it != gpus_.end()) {
-      g = it->second;
-    } else {
+    g = GpuOf(v[kUuid]);
+    if (g == UINT32_MAX) {
       std::string_view host = FirstOf(v, {kHostname, kHostnameOld});
       if (host.empty()) {
         ++snap_.unmapped_series;
@@ -308,11 +315,12 @@ void Mapper::MapSample(const MetricInfo& info, const std::string_view* v, double
       gpu.node = node;
       gpu.uuid = std::string(v[kUuid]);
       snap_.gpus.push_back(std::move(gpu));
-      gpus_.emplace(std::string(v[kUuid]), g);
+      gpus_.Insert(v[kUuid], g);
       ++snap_.nodes[node].gpu_count;
     }
     if (cached_gpu != nullptr) *cached_gpu = g;
   }
+  last_gpu_ = g;
   GpuEntry& gpu = snap_.gpus[g];
   if (gpu.index.empty() && !v[kGpuIndex].empty()) gpu.index = std::string(v[kGpuIndex]);
   if (gpu.model_name.empty() && !v[kModelName].empty()) {
@@ -388,7 +396,8 @@ Snapshot Mapper::Finish() {
   snap_.hub = out.hub;
   clusters_.clear();
   nodes_.clear();
-  gpus_.clear();
+  gpus_.Clear();
+  last_gpu_ = 0;
   projects_.clear();
   node_facts_.clear();
   return out;

@@ -19,6 +19,7 @@
 #include "collect/sample_set.h"
 #include "collect/series_sink.h"
 #include "collect/snapshot.h"
+#include "collect/string_index.h"
 
 namespace aitelemetry::collect {
 
@@ -93,6 +94,8 @@ class Mapper {
   // in once the GPU is known.
   void MapSample(const MetricInfo& info, const std::string_view* v, double value,
                  uint32_t* cached_gpu);
+  // Returns the index of the GPU with `uuid`, or UINT32_MAX.
+  uint32_t GpuOf(std::string_view uuid);
   // Returns the class of `metric`, from a small cache of the names seen.
   const MetricInfo& ClassOf(std::string_view metric);
   uint32_t ClusterIndex(std::string_view name);
@@ -102,9 +105,10 @@ class Mapper {
   std::string default_cluster_;
   Snapshot snap_;
   Index clusters_;
-  Index nodes_;     // cluster index + '/' + host
-  Index gpus_;      // UUID
-  Index projects_;  // cluster index + '/' + namespace
+  Index nodes_;            // cluster index + '/' + host
+  StringIndex gpus_;       // UUID
+  uint32_t last_gpu_ = 0;  // the GPU of the last streamed series: answers list GPUs in order
+  Index projects_;         // cluster index + '/' + namespace
   std::unordered_map<std::string, NodeFacts, StringHash, std::equal_to<>> node_facts_;
   std::string key_scratch_;                  // for index lookups without an allocation per sample
   std::vector<MetricClass> metric_classes_;  // ClassOf's cache, at most kMaxMetricClasses
