@@ -467,6 +467,7 @@ struct PromStreamParser::Impl {
     ++p;
     labels.clear();
     label_keys.clear();
+    label_bloom = 0;
     points.clear();
     std::string_view metric;
     bool seen_metric = false, seen_value = false, seen_values = false;
@@ -553,10 +554,13 @@ struct PromStreamParser::Impl {
       } else {
         // As ParsePrometheusResponse: a name is checked against the labels kept so far (those
         // with a value), and the limit counts those too.
-        uint64_t k = NameKey(name);
-        for (size_t i = 0; i < label_keys.size(); ++i) {
-          if (label_keys[i] == k && labels[i].name == name) {
-            return Bad(at, fmt::format("label {} repeated in a series", Clip(name)));
+        const uint64_t k = NameKey(name);
+        const uint64_t bit = uint64_t{1} << ((k * 0x9E3779B97F4A7C15ULL) >> 58);
+        if ((label_bloom & bit) != 0) {
+          for (size_t i = 0; i < label_keys.size(); ++i) {
+            if (label_keys[i] == k && labels[i].name == name) {
+              return Bad(at, fmt::format("label {} repeated in a series", Clip(name)));
+            }
           }
         }
         if (labels.size() >= limits.max_labels_per_series) {
@@ -566,6 +570,7 @@ struct PromStreamParser::Impl {
         if (!value.empty()) {
           labels.push_back(SeriesLabel{name, value});
           label_keys.push_back(k);
+          label_bloom |= bit;
         }
       }
       if (!json::SkipSpace(p, end)) return Step::kMore;
@@ -771,6 +776,7 @@ struct PromStreamParser::Impl {
   json::Scratch scratch;
   std::vector<SeriesLabel> labels;
   std::vector<uint64_t> label_keys;  // NameKey of labels[i]
+  uint64_t label_bloom = 0;          // one bit per name in `labels`, set by a hash of NameKey
   std::vector<SeriesPoint> points;
   std::vector<char> skip_stack;  // closing brackets of the containers Skip is in
   std::string last_ts;           // the last timestamp token and its value
