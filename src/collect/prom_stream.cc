@@ -307,7 +307,7 @@ struct PromStreamParser::Impl {
   }
 
   // Reads `"name"` and ':' into *name.
-  Step KeyAndColon(const char*& p, const char* end, std::string_view* name) {
+  [[gnu::always_inline]] Step KeyAndColon(const char*& p, const char* end, std::string_view* name) {
     if (*p != '"') return Bad(p, "expected a key");
     if (Step s = String(p, end, name); s != Step::kDone) return s;
     if (!json::SkipSpace(p, end)) return Step::kMore;
@@ -725,7 +725,7 @@ struct PromStreamParser::Impl {
     }
   }
 
-  Step String(const char*& p, const char* end, std::string_view* out) {
+  [[gnu::always_inline]] Step String(const char*& p, const char* end, std::string_view* out) {
     const char* why = nullptr;
     Lex l = json::ReadString(p, end, out, &scratch, &why);
     if (l == Lex::kOk) return Step::kDone;
