@@ -3,12 +3,10 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <initializer_list>
-#include <iterator>
 #include <optional>
 #include <utility>
-
-#include <fmt/format.h>
 
 namespace aitelemetry::collect {
 namespace {
@@ -98,12 +96,28 @@ static_assert(
     }(),
     "two label names share a slot: change LabelSlot's multipliers");
 
+// Compares short strings without a call to memcmp: eight bytes at a time, then the tail.
+bool SameShortText(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  size_t i = 0;
+  for (; i + 8 <= a.size(); i += 8) {
+    uint64_t x = 0, y = 0;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if (x != y) return false;
+  }
+  for (; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 LabelKey KeyOfLabel(std::string_view name) {
   if (name.empty()) return kNone;
   uint8_t entry = kLabelTable[LabelSlot(name)];
   if (entry == 0) return kNone;
   const auto& [known, key] = kLabelNames[entry - 1];
-  return name == known ? key : kNone;
+  return SameShortText(name, known) ? key : kNone;
 }
 
 constexpr size_t kMaxMetricClasses = 64;
@@ -165,11 +179,23 @@ uint32_t Mapper::NodeIndex(uint32_t cluster, std::string_view host) {
 }
 
 void Mapper::AddProject(uint32_t cluster, std::string_view ns) {
+  // Consecutive series mostly name the same project: skip the lookup then.
+  if (!snap_.projects.empty()) {
+    const ProjectEntry& last = snap_.projects[last_project_];
+    if (last.cluster == cluster && last.ns == ns) return;
+  }
   std::string& key = key_scratch_;
-  key.clear();
-  fmt::format_to(std::back_inserter(key), "{}/{}", cluster, ns);
-  if (projects_.contains(key)) return;
-  projects_.emplace(key, static_cast<uint32_t>(snap_.projects.size()));
+  char digits[16];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), cluster);
+  key.assign(digits, end);
+  key.push_back('/');
+  key.append(ns);
+  if (auto it = projects_.find(key); it != projects_.end()) {
+    last_project_ = it->second;
+    return;
+  }
+  last_project_ = static_cast<uint32_t>(snap_.projects.size());
+  projects_.emplace(key, last_project_);
   snap_.projects.push_back(ProjectEntry{cluster, std::string(ns)});
 }
 
@@ -398,6 +424,7 @@ Snapshot Mapper::Finish() {
   nodes_.clear();
   gpus_.Clear();
   last_gpu_ = 0;
+  last_project_ = 0;
   projects_.clear();
   node_facts_.clear();
   return out;

@@ -105,10 +105,11 @@ class Mapper {
   std::string default_cluster_;
   Snapshot snap_;
   Index clusters_;
-  Index nodes_;            // cluster index + '/' + host
-  StringIndex gpus_;       // UUID
-  uint32_t last_gpu_ = 0;  // the GPU of the last streamed series: answers list GPUs in order
-  Index projects_;         // cluster index + '/' + namespace
+  Index nodes_;                // cluster index + '/' + host
+  StringIndex gpus_;           // UUID
+  uint32_t last_gpu_ = 0;      // the GPU of the last streamed series: answers list GPUs in order
+  Index projects_;             // cluster index + '/' + namespace
+  uint32_t last_project_ = 0;  // the project AddProject found or added last
   std::unordered_map<std::string, NodeFacts, StringHash, std::equal_to<>> node_facts_;
   std::string key_scratch_;                  // for index lookups without an allocation per sample
   std::vector<MetricClass> metric_classes_;  // ClassOf's cache, at most kMaxMetricClasses
