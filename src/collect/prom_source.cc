@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "collect/sample_set_sink.h"
+
 namespace aitelemetry::collect {
 namespace {
 

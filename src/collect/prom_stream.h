@@ -67,25 +67,4 @@ class PromStreamParser {
   std::unique_ptr<Impl> impl_;
 };
 
-// A SeriesSink that builds a SampleSet (one Sample per point), for range queries and for callers
-// that want the whole answer. Restart() empties the set.
-class SampleSetSink final : public SeriesSink {
- public:
-  Status OnSeries(const SeriesView& series) override;
-  void Restart() override;
-
-  // Returns the set built, with the result type and warnings of the parser's answer, and resets
-  // this sink. Requires: parser.Finish() succeeded.
-  SampleSet Take(const PromStreamParser& parser);
-
- private:
-  SampleSet set_;
-  std::vector<LabelPair> pairs_;  // scratch, reused per series
-};
-
-// Parses a whole body with PromStreamParser, fed in pieces of `piece_bytes` (0: in one piece).
-[[nodiscard]] Result<SampleSet> ParsePrometheusStream(std::string_view body,
-                                                      const ParseLimits& limits = {},
-                                                      size_t piece_bytes = 0);
-
 }  // namespace aitelemetry::collect

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "collect/prom_json.h"
+#include "collect/sample_set_sink.h"
 #include "collect/test_util.h"
 
 namespace aitelemetry::collect {
