@@ -1,10 +1,12 @@
 // Collector sync at fleet scale: a simulated fleet (default 100,000 GPUs) rendered as the
 // Prometheus JSON answers the collector's family queries get, then
 //   1. a raw simdjson DOM parse of the same bytes (the floor),
-//   2. parse + map (PromJsonParser into SampleSets, Mapper into a Snapshot), and
+//   2. parse + map (each answer fed in 64 KiB pieces, as libcurl hands them over, to the streaming
+//      PromStreamParser, whose series go straight into the Mapper: no SampleSet), and
 //   3. a full HubSyncer::SyncOnce into SQLite (parse + map + one store transaction),
 // with wall times and peak RSS. Usage: collect_sync_bench [GPUS] [DB_PATH]. Prints figures; never
 // fails on timing. See bench/RESULTS.md.
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -20,7 +22,7 @@
 #include "collect/exposition.h"
 #include "collect/hub_syncer.h"
 #include "collect/metric_catalog.h"
-#include "collect/prom_json.h"
+#include "collect/prom_stream.h"
 #include "sim/exposition.h"
 #include "sim/fleet.h"
 
@@ -95,16 +97,21 @@ std::vector<std::string> RenderAnswers(const SampleSet& set, double ts) {
   return out;
 }
 
-// Serves the prepared answers as PrometheusSnapshotSource would receive them.
+// Serves the prepared answers as PrometheusSnapshotSource receives them: each body in 64 KiB
+// pieces (as libcurl hands them over) to the streaming parser, whose series go to the Mapper.
 class PreparedSource : public SnapshotSource {
  public:
   explicit PreparedSource(const std::vector<std::string>* answers) : answers_(answers) {}
   Status Collect(Timestamp, Mapper* mapper) override {
+    constexpr size_t kPiece = 64 * 1024;
     for (const std::string& a : *answers_) {
-      std::string body = a;  // the HTTP client hands over a fresh body per answer
-      auto set = parser_.ParseInPlace(&body);
-      if (!set) return Fail(set.error());
-      mapper->Add(*set);
+      Mapper::AnswerSink sink(mapper);
+      parser_.Begin(&sink);
+      const std::string_view body(a);
+      for (size_t at = 0; at < body.size(); at += kPiece) {
+        if (Status st = parser_.Feed(body.substr(at, kPiece)); !st) return st;
+      }
+      if (Status st = parser_.Finish(); !st) return st;
     }
     return Ok();
   }
@@ -116,7 +123,7 @@ class PreparedSource : public SnapshotSource {
 
  private:
   const std::vector<std::string>* answers_;
-  PromJsonParser parser_;
+  PromStreamParser parser_;
 };
 
 double Since(std::chrono::steady_clock::time_point t) {
@@ -181,20 +188,37 @@ int Main(int argc, char** argv) {
   }
   // 2. Parse + map.
   {
+    // Heap bytes in use, which (unlike RSS) do not hide what reuses memory freed by step 1.
+    auto heap_in_use = [] {
+      struct mallinfo2 m = mallinfo2();
+      return static_cast<double>(m.uordblks + m.hblkhd) / 1048576.0;
+    };
     PreparedSource source(&answers);
     Mapper mapper(fleet->hubs[0].name, fleet->hubs[0].name);
     const double before = CurrentRssMiB();
+    const double heap_before = heap_in_use();
     auto t = std::chrono::steady_clock::now();
     const double cpu = CpuSeconds();
-    if (auto st = source.Collect(now, &mapper); !st) return 1;
+    if (auto st = source.Collect(now, &mapper); !st) {
+      fmt::print(stderr, "{}\n", st.error().message);
+      return 1;
+    }
     Snapshot snap = mapper.Finish();
     const double secs = Since(t);
     const double after = CurrentRssMiB();
-    fmt::print("parse + map: {:.3f} s, cpu {:.3f} s -> {} GPUs, {} slices, {} nodes, {} projects\n",
-               secs, CpuSeconds() - cpu, snap.gpus.size(), snap.slices.size(), snap.nodes.size(),
-               snap.projects.size());
+    const double heap_after = heap_in_use();
+    fmt::print(
+        "parse + map: {:.3f} s, cpu {:.3f} s -> {} series, {} GPUs, {} slices, {} nodes, {} "
+        "projects\n",
+        secs, CpuSeconds() - cpu, snap.series, snap.gpus.size(), snap.slices.size(),
+        snap.nodes.size(), snap.projects.size());
     fmt::print("snapshot resident growth: {:.1f} MiB = {:.0f} bytes per GPU\n", after - before,
                (after - before) * 1048576.0 / static_cast<double>(snap.gpus.size()));
+    fmt::print(
+        "heap in use after parse + map (snapshot, mapper, parser): +{:.1f} MiB = {:.0f} "
+        "bytes per GPU\n",
+        heap_after - heap_before,
+        (heap_after - heap_before) * 1048576.0 / static_cast<double>(snap.gpus.size()));
   }
   // 3. Full sync into SQLite, twice (first inserts, second updates).
   std::filesystem::remove(db);

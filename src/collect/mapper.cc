@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <initializer_list>
 #include <optional>
 #include <utility>
@@ -73,8 +74,55 @@ constexpr std::array<std::pair<std::string_view, LabelKey>, kLabelKeyCount - 1> 
     {"resource", kResource},
 }};
 
-std::string_view FirstOf(const std::array<std::string_view, kLabelKeyCount>& v,
-                         std::initializer_list<LabelKey> keys) {
+// A perfect hash of the names above by their length and end bytes, checked at compile time, so
+// that a streamed label name is classified with one table read and at most one comparison.
+constexpr size_t kLabelSlots = 64;
+constexpr size_t LabelSlot(std::string_view name) {
+  return (name.size() + static_cast<unsigned char>(name.front()) * 27u +
+          static_cast<unsigned char>(name.back()) * 15u) %
+         kLabelSlots;
+}
+constexpr std::array<uint8_t, kLabelSlots> kLabelTable = [] {
+  std::array<uint8_t, kLabelSlots> t{};  // index into kLabelNames + 1; 0 = no name
+  for (size_t i = 0; i < kLabelNames.size(); ++i) t[LabelSlot(kLabelNames[i].first)] = i + 1;
+  return t;
+}();
+static_assert(
+    [] {
+      for (size_t i = 0; i < kLabelNames.size(); ++i) {
+        if (kLabelTable[LabelSlot(kLabelNames[i].first)] != i + 1) return false;
+      }
+      return true;
+    }(),
+    "two label names share a slot: change LabelSlot's multipliers");
+
+// Compares short strings without a call to memcmp: eight bytes at a time, then the tail.
+bool SameShortText(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  size_t i = 0;
+  for (; i + 8 <= a.size(); i += 8) {
+    uint64_t x = 0, y = 0;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if (x != y) return false;
+  }
+  for (; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+LabelKey KeyOfLabel(std::string_view name) {
+  if (name.empty()) return kNone;
+  uint8_t entry = kLabelTable[LabelSlot(name)];
+  if (entry == 0) return kNone;
+  const auto& [known, key] = kLabelNames[entry - 1];
+  return SameShortText(name, known) ? key : kNone;
+}
+
+constexpr size_t kMaxMetricClasses = 64;
+
+std::string_view FirstOf(const std::string_view* v, std::initializer_list<LabelKey> keys) {
   for (LabelKey k : keys) {
     if (!v[k].empty()) return v[k];
   }
@@ -131,12 +179,82 @@ uint32_t Mapper::NodeIndex(uint32_t cluster, std::string_view host) {
 }
 
 void Mapper::AddProject(uint32_t cluster, std::string_view ns) {
-  std::string key = std::to_string(cluster);
+  // Consecutive series mostly name the same project: skip the lookup then.
+  if (!snap_.projects.empty()) {
+    const ProjectEntry& last = snap_.projects[last_project_];
+    if (last.cluster == cluster && last.ns == ns) return;
+  }
+  std::string& key = key_scratch_;
+  char digits[16];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), cluster);
+  key.assign(digits, end);
   key.push_back('/');
   key.append(ns);
-  if (projects_.contains(key)) return;
-  projects_.emplace(std::move(key), static_cast<uint32_t>(snap_.projects.size()));
+  if (auto it = projects_.find(key); it != projects_.end()) {
+    last_project_ = it->second;
+    return;
+  }
+  last_project_ = static_cast<uint32_t>(snap_.projects.size());
+  projects_.emplace(key, last_project_);
   snap_.projects.push_back(ProjectEntry{cluster, std::string(ns)});
+}
+
+const MetricInfo& Mapper::ClassOf(std::string_view metric) {
+  if (last_metric_class_ < metric_classes_.size() &&
+      metric_classes_[last_metric_class_].name == metric) {
+    return metric_classes_[last_metric_class_].info;
+  }
+  for (size_t i = 0; i < metric_classes_.size(); ++i) {
+    if (metric_classes_[i].name == metric) {
+      last_metric_class_ = i;
+      return metric_classes_[i].info;
+    }
+  }
+  if (metric_classes_.size() >= kMaxMetricClasses) {  // an answer of many names: do not grow
+    uncached_class_ = ClassifyMetric(metric);
+    return uncached_class_;
+  }
+  metric_classes_.push_back(MetricClass{std::string(metric), ClassifyMetric(metric)});
+  last_metric_class_ = metric_classes_.size() - 1;
+  return metric_classes_.back().info;
+}
+
+void Mapper::AddSeries(std::string_view metric, std::span<const SeriesLabel> labels, double value) {
+  ++snap_.series;
+  const MetricInfo& info = ClassOf(metric);
+  if (info.signal == Signal::kUnknown) return;  // a series the collector does not read
+  std::array<std::string_view, kLabelKeyCount> v{};
+  for (const SeriesLabel& l : labels) {
+    LabelKey k = KeyOfLabel(l.name);
+    if (k != kNone) v[k] = l.value;
+  }
+  MapSample(info, v.data(), value, nullptr);
+}
+
+uint32_t Mapper::GpuOf(std::string_view uuid) {
+  // Every family's answer lists the GPUs in the same order (Prometheus sorts series by their
+  // labels), and MIG instances repeat their GPU: try the last GPU and the next before hashing.
+  for (uint32_t g : {last_gpu_, last_gpu_ + 1}) {
+    if (g < snap_.gpus.size() && snap_.gpus[g].uuid == uuid) return g;
+  }
+  return gpus_.Find(uuid).value_or(UINT32_MAX);
+}
+
+Mapper::AnswerSink::AnswerSink(Mapper* mapper)
+    : mapper_(mapper),
+      series_at_start_(mapper->snap_.series),
+      unmapped_at_start_(mapper->snap_.unmapped_series) {}
+
+Status Mapper::AnswerSink::OnSeries(const SeriesView& series) {
+  for (const SeriesPoint& p : series.points) {
+    mapper_->AddSeries(series.metric, series.labels, p.value);
+  }
+  return Ok();
+}
+
+void Mapper::AnswerSink::Restart() {
+  mapper_->snap_.series = series_at_start_;
+  mapper_->snap_.unmapped_series = unmapped_at_start_;
 }
 
 void Mapper::AddImpl(const SampleSet& set, const std::span<const uint32_t>* indices) {
@@ -171,115 +289,121 @@ void Mapper::AddImpl(const SampleSet& set, const std::span<const uint32_t>* indi
       v[k] = set.String(p.value);
       if (k == kUuid) uuid_id = p.value;
     }
-    std::string_view cluster_name = v[kCluster].empty() ? default_cluster_ : v[kCluster];
-
-    if (info.signal == Signal::kKubeNodeLabels) {
-      std::string_view node = FirstOf(v, {kNode, kExportedNode});
-      if (node.empty()) continue;
-      std::string key(cluster_name);
-      key.push_back('/');
-      key.append(node);
-      NodeFacts& f = node_facts_[key];
-      if (!v[kGpuProduct].empty()) f.gpu_product = std::string(v[kGpuProduct]);
-      if (!v[kMigStrategy].empty()) f.mig_strategy = std::string(v[kMigStrategy]);
-      if (auto mem = ParseNumber(v[kGpuMemory])) f.gpu_memory_mib = *mem;
-      continue;
-    }
-    if (info.signal == Signal::kKubeResourceRequests) {
-      if (!v[kResource].starts_with("nvidia_com_")) continue;
-      std::string_view ns = FirstOf(v, {kNamespace, kExportedNamespace});
-      if (ns.empty() || !std::isfinite(s.value) || s.value <= 0) continue;
-      AddProject(ClusterIndex(cluster_name), ns);
-      continue;
-    }
-
-    // A DCGM series.
-    if (uuid_id == kEmptyString) {
-      ++snap_.unmapped_series;
-      continue;
-    }
-    uint32_t g = gpu_of[uuid_id];
-    if (g == UINT32_MAX) {
-      auto it = gpus_.find(v[kUuid]);
-      if (it != gpus_.end()) {
-        g = it->second;
-      } else {
-        std::string_view host = FirstOf(v, {kHostname, kHostnameOld});
-        if (host.empty()) {
-          ++snap_.unmapped_series;
-          continue;
-        }
-        uint32_t cluster = ClusterIndex(cluster_name);
-        uint32_t node = NodeIndex(cluster, host);
-        g = static_cast<uint32_t>(snap_.gpus.size());
-        GpuEntry gpu;
-        gpu.node = node;
-        gpu.uuid = std::string(v[kUuid]);
-        snap_.gpus.push_back(std::move(gpu));
-        gpus_.emplace(std::string(v[kUuid]), g);
-        ++snap_.nodes[node].gpu_count;
-      }
-      gpu_of[uuid_id] = g;
-    }
-    GpuEntry& gpu = snap_.gpus[g];
-    if (gpu.index.empty() && !v[kGpuIndex].empty()) gpu.index = std::string(v[kGpuIndex]);
-    if (gpu.model_name.empty() && !v[kModelName].empty()) {
-      gpu.model_name = std::string(v[kModelName]);
-    }
-    if (gpu.pci_bus_id.empty() && !v[kPciBusId].empty()) {
-      gpu.pci_bus_id = std::string(v[kPciBusId]);
-    }
-    const bool v49 = !v[kDriverV49].empty();
-    if (gpu.driver_version.empty()) {
-      std::string_view d = v49 ? v[kDriverV49] : v[kDriver];
-      if (!d.empty()) gpu.driver_version = std::string(d);
-    }
-
-    // The unit: the GPU, or a MIG instance of it.
-    DeviceReadings* unit_readings = &gpu.readings;
-    std::vector<Holder>* holders = &gpu.holders;
-    if (!v[kGpuIId].empty()) {
-      uint32_t slice = UINT32_MAX;
-      for (uint32_t si : gpu.slices) {
-        if (snap_.slices[si].gpu_i_id == v[kGpuIId]) {
-          slice = si;
-          break;
-        }
-      }
-      if (slice == UINT32_MAX) {
-        slice = static_cast<uint32_t>(snap_.slices.size());
-        SliceEntry e;
-        e.gpu = g;
-        e.gpu_i_id = std::string(v[kGpuIId]);
-        e.profile = std::string(v[kGpuIProfile]);
-        e.compute_share = ComputeShareOfProfile(e.profile);
-        snap_.slices.push_back(std::move(e));
-        snap_.gpus[g].slices.push_back(slice);
-      }
-      SliceEntry& e = snap_.slices[slice];
-      if (e.profile.empty() && !v[kGpuIProfile].empty()) {
-        e.profile = std::string(v[kGpuIProfile]);
-        e.compute_share = ComputeShareOfProfile(e.profile);
-      }
-      if (!IsDeviceWide(info.signal)) unit_readings = &e.readings;
-      holders = &e.holders;
-    }
-    std::string_view ns = FirstOf(v, {kNamespace, kExportedNamespace, kPodNamespace});
-    std::string_view pod = FirstOf(v, {kPod, kExportedPod, kPodName});
-    if (!ns.empty() && !pod.empty()) {
-      std::string_view container = FirstOf(v, {kContainer, kExportedContainer, kContainerName});
-      AddHolder(*holders, ns, pod, container);
-      AddProject(snap_.nodes[gpu.node].cluster, ns);
-    }
-
-    double value = s.value;
-    if (info.signal == Signal::kXid && !v[kErrCode].empty()) {
-      if (auto code = ParseNumber(v[kErrCode])) value = *code;
-    }
-    if (!std::isfinite(value)) continue;
-    value *= v49 ? info.v49_scale : info.legacy_scale;
-    SetReading(*unit_readings, info.signal, value);
+    MapSample(info, v.data(), s.value, uuid_id == kEmptyString ? nullptr : &gpu_of[uuid_id]);
   }
+}
+
+void Mapper::MapSample(const MetricInfo& info, const std::string_view* v, double value,
+                       uint32_t* cached_gpu) {
+  std::string_view cluster_name = v[kCluster].empty() ? default_cluster_ : v[kCluster];
+
+  if (info.signal == Signal::kKubeNodeLabels) {
+    std::string_view node = FirstOf(v, {kNode, kExportedNode});
+    if (node.empty()) return;
+    std::string& key = key_scratch_;
+    key.assign(cluster_name);
+    key.push_back('/');
+    key.append(node);
+    auto it = node_facts_.find(key);
+    if (it == node_facts_.end()) it = node_facts_.emplace(key, NodeFacts{}).first;
+    NodeFacts& f = it->second;
+    if (!v[kGpuProduct].empty()) f.gpu_product = std::string(v[kGpuProduct]);
+    if (!v[kMigStrategy].empty()) f.mig_strategy = std::string(v[kMigStrategy]);
+    if (auto mem = ParseNumber(v[kGpuMemory])) f.gpu_memory_mib = *mem;
+    return;
+  }
+  if (info.signal == Signal::kKubeResourceRequests) {
+    if (!v[kResource].starts_with("nvidia_com_")) return;
+    std::string_view ns = FirstOf(v, {kNamespace, kExportedNamespace});
+    if (ns.empty() || !std::isfinite(value) || value <= 0) return;
+    AddProject(ClusterIndex(cluster_name), ns);
+    return;
+  }
+
+  // A DCGM series.
+  if (v[kUuid].empty()) {
+    ++snap_.unmapped_series;
+    return;
+  }
+  uint32_t g = cached_gpu != nullptr ? *cached_gpu : UINT32_MAX;
+  if (g == UINT32_MAX) {
+    g = GpuOf(v[kUuid]);
+    if (g == UINT32_MAX) {
+      std::string_view host = FirstOf(v, {kHostname, kHostnameOld});
+      if (host.empty()) {
+        ++snap_.unmapped_series;
+        return;
+      }
+      uint32_t cluster = ClusterIndex(cluster_name);
+      uint32_t node = NodeIndex(cluster, host);
+      g = static_cast<uint32_t>(snap_.gpus.size());
+      GpuEntry gpu;
+      gpu.node = node;
+      gpu.uuid = std::string(v[kUuid]);
+      snap_.gpus.push_back(std::move(gpu));
+      gpus_.Insert(v[kUuid], g);
+      ++snap_.nodes[node].gpu_count;
+    }
+    if (cached_gpu != nullptr) *cached_gpu = g;
+  }
+  last_gpu_ = g;
+  GpuEntry& gpu = snap_.gpus[g];
+  if (gpu.index.empty() && !v[kGpuIndex].empty()) gpu.index = std::string(v[kGpuIndex]);
+  if (gpu.model_name.empty() && !v[kModelName].empty()) {
+    gpu.model_name = std::string(v[kModelName]);
+  }
+  if (gpu.pci_bus_id.empty() && !v[kPciBusId].empty()) {
+    gpu.pci_bus_id = std::string(v[kPciBusId]);
+  }
+  const bool v49 = !v[kDriverV49].empty();
+  if (gpu.driver_version.empty()) {
+    std::string_view d = v49 ? v[kDriverV49] : v[kDriver];
+    if (!d.empty()) gpu.driver_version = std::string(d);
+  }
+
+  // The unit: the GPU, or a MIG instance of it.
+  DeviceReadings* unit_readings = &gpu.readings;
+  std::vector<Holder>* holders = &gpu.holders;
+  if (!v[kGpuIId].empty()) {
+    uint32_t slice = UINT32_MAX;
+    for (uint32_t si : gpu.slices) {
+      if (snap_.slices[si].gpu_i_id == v[kGpuIId]) {
+        slice = si;
+        break;
+      }
+    }
+    if (slice == UINT32_MAX) {
+      slice = static_cast<uint32_t>(snap_.slices.size());
+      SliceEntry e;
+      e.gpu = g;
+      e.gpu_i_id = std::string(v[kGpuIId]);
+      e.profile = std::string(v[kGpuIProfile]);
+      e.compute_share = ComputeShareOfProfile(e.profile);
+      snap_.slices.push_back(std::move(e));
+      snap_.gpus[g].slices.push_back(slice);
+    }
+    SliceEntry& e = snap_.slices[slice];
+    if (e.profile.empty() && !v[kGpuIProfile].empty()) {
+      e.profile = std::string(v[kGpuIProfile]);
+      e.compute_share = ComputeShareOfProfile(e.profile);
+    }
+    if (!IsDeviceWide(info.signal)) unit_readings = &e.readings;
+    holders = &e.holders;
+  }
+  std::string_view ns = FirstOf(v, {kNamespace, kExportedNamespace, kPodNamespace});
+  std::string_view pod = FirstOf(v, {kPod, kExportedPod, kPodName});
+  if (!ns.empty() && !pod.empty()) {
+    std::string_view container = FirstOf(v, {kContainer, kExportedContainer, kContainerName});
+    AddHolder(*holders, ns, pod, container);
+    AddProject(snap_.nodes[gpu.node].cluster, ns);
+  }
+
+  if (info.signal == Signal::kXid && !v[kErrCode].empty()) {
+    if (auto code = ParseNumber(v[kErrCode])) value = *code;
+  }
+  if (!std::isfinite(value)) return;
+  value *= v49 ? info.v49_scale : info.legacy_scale;
+  SetReading(*unit_readings, info.signal, value);
 }
 
 Snapshot Mapper::Finish() {
@@ -298,7 +422,9 @@ Snapshot Mapper::Finish() {
   snap_.hub = out.hub;
   clusters_.clear();
   nodes_.clear();
-  gpus_.clear();
+  gpus_.Clear();
+  last_gpu_ = 0;
+  last_project_ = 0;
   projects_.clear();
   node_facts_.clear();
   return out;

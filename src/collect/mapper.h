@@ -1,9 +1,11 @@
 // Mapper: turns the samples of one hub at one instant (Prometheus answers or scrapes) into a
 // Snapshot of clusters, nodes, GPUs, MIG slices, projects and their holders.
 //
-// Built for 1.2 M series: each SampleSet's label names are resolved to ids once, each sample's
-// labels are read in one pass over its id pairs, and a GPU is found by its UUID's StringId
-// (hashed once per set), not by string per sample.
+// Built for 1.7 M series. From a SampleSet: label names are resolved to ids once per set, each
+// sample's labels are read in one pass over its id pairs, and a GPU is found by its UUID's
+// StringId (hashed once per set). From a stream (AddSeries, AnswerSink): each label name is
+// classified by a perfect hash of its length and end bytes, the metric's class is cached by name,
+// and a GPU is found by one hash lookup of its UUID; nothing is copied but what the Snapshot keeps.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +17,9 @@
 #include <vector>
 
 #include "collect/sample_set.h"
+#include "collect/series_sink.h"
 #include "collect/snapshot.h"
+#include "collect/string_index.h"
 
 namespace aitelemetry::collect {
 
@@ -41,6 +45,30 @@ class Mapper {
     AddImpl(set, &indices);
   }
 
+  // The fused path for streamed answers: reads one sample (a series' metric name, labels and one
+  // value) by the rules of Add, so that the same samples in the same order give the same
+  // Snapshot either way. Requires: label names are distinct (the parsers check this); a label
+  // with an empty value counts as absent.
+  void AddSeries(std::string_view metric, std::span<const SeriesLabel> labels, double value);
+
+  // A SeriesSink that feeds each series of one answer to AddSeries (once per point) as the
+  // parser delivers it. Re-delivering series is harmless except for the counts: first values
+  // win, and GPUs, slices, holders, projects and node facts are found before they are added, so
+  // an identical answer mapped twice maps as once. Restart() therefore only takes back the
+  // `series` and `unmapped_series` counted since this sink was made (or last restarted), which
+  // keeps them exact when a failed transfer is retried. Requires: the mapper outlives the sink.
+  class AnswerSink final : public SeriesSink {
+   public:
+    explicit AnswerSink(Mapper* mapper);
+    Status OnSeries(const SeriesView& series) override;
+    void Restart() override;
+
+   private:
+    Mapper* mapper_;
+    size_t series_at_start_;
+    size_t unmapped_at_start_;
+  };
+
   // Returns the snapshot built so far and resets the mapper.
   Snapshot Finish();
 
@@ -55,7 +83,21 @@ class Mapper {
     double gpu_memory_mib = kUnknown;
   };
 
+  struct MetricClass {
+    std::string name;
+    MetricInfo info;
+  };
+
   void AddImpl(const SampleSet& set, const std::span<const uint32_t>* indices);
+  // Maps one sample whose labels the mapper reads are `v` (indexed by the .cc's LabelKey).
+  // `cached_gpu`, when not null, holds the GPU of the sample's UUID or UINT32_MAX, and is filled
+  // in once the GPU is known.
+  void MapSample(const MetricInfo& info, const std::string_view* v, double value,
+                 uint32_t* cached_gpu);
+  // Returns the index of the GPU with `uuid`, or UINT32_MAX.
+  uint32_t GpuOf(std::string_view uuid);
+  // Returns the class of `metric`, from a small cache of the names seen.
+  const MetricInfo& ClassOf(std::string_view metric);
   uint32_t ClusterIndex(std::string_view name);
   uint32_t NodeIndex(uint32_t cluster, std::string_view host);
   void AddProject(uint32_t cluster, std::string_view ns);
@@ -63,10 +105,16 @@ class Mapper {
   std::string default_cluster_;
   Snapshot snap_;
   Index clusters_;
-  Index nodes_;     // cluster index + '/' + host
-  Index gpus_;      // UUID
-  Index projects_;  // cluster index + '/' + namespace
+  Index nodes_;                // cluster index + '/' + host
+  StringIndex gpus_;           // UUID
+  uint32_t last_gpu_ = 0;      // the GPU of the last streamed series: answers list GPUs in order
+  Index projects_;             // cluster index + '/' + namespace
+  uint32_t last_project_ = 0;  // the project AddProject found or added last
   std::unordered_map<std::string, NodeFacts, StringHash, std::equal_to<>> node_facts_;
+  std::string key_scratch_;                  // for index lookups without an allocation per sample
+  std::vector<MetricClass> metric_classes_;  // ClassOf's cache, at most kMaxMetricClasses
+  size_t last_metric_class_ = 0;
+  MetricInfo uncached_class_;
 };
 
 }  // namespace aitelemetry::collect

@@ -7,12 +7,88 @@
 #include <gtest/gtest.h>
 
 #include "collect/exposition.h"
+#include "collect/prom_json.h"
+#include "collect/prom_stream.h"
+#include "collect/test_util.h"
 #include "sim/exposition.h"
 #include "sim/fleet.h"
 
 namespace aitelemetry::collect {
 namespace {
 
+using testing::RenderVectorAnswer;
+
+bool SameNumber(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
+
+bool SameReadings(const DeviceReadings& a, const DeviceReadings& b) {
+  for (int i = 0; i < kReadingCount; ++i) {
+    if (!SameNumber(a.values[i], b.values[i])) return false;
+  }
+  return true;
+}
+
+// Expects two snapshots to be equal in every field (NaN equal to NaN).
+void ExpectSameSnapshot(const Snapshot& a, const Snapshot& b, const std::string& what) {
+  EXPECT_EQ(a.hub, b.hub) << what;
+  EXPECT_EQ(a.series, b.series) << what;
+  EXPECT_EQ(a.unmapped_series, b.unmapped_series) << what;
+  ASSERT_EQ(a.clusters.size(), b.clusters.size()) << what;
+  for (size_t i = 0; i < a.clusters.size(); ++i) {
+    EXPECT_EQ(a.clusters[i].name, b.clusters[i].name) << what;
+  }
+  ASSERT_EQ(a.nodes.size(), b.nodes.size()) << what;
+  for (size_t i = 0; i < a.nodes.size(); ++i) {
+    const NodeEntry &x = a.nodes[i], &y = b.nodes[i];
+    EXPECT_TRUE(x.cluster == y.cluster && x.name == y.name && x.gpu_product == y.gpu_product &&
+                x.mig_strategy == y.mig_strategy && x.gpu_count == y.gpu_count &&
+                SameNumber(x.gpu_memory_mib, y.gpu_memory_mib))
+        << what << ": node " << x.name;
+  }
+  ASSERT_EQ(a.gpus.size(), b.gpus.size()) << what;
+  for (size_t i = 0; i < a.gpus.size(); ++i) {
+    const GpuEntry &x = a.gpus[i], &y = b.gpus[i];
+    EXPECT_TRUE(x.node == y.node && x.uuid == y.uuid && x.index == y.index &&
+                x.model_name == y.model_name && x.driver_version == y.driver_version &&
+                x.pci_bus_id == y.pci_bus_id && SameReadings(x.readings, y.readings) &&
+                x.holders == y.holders && x.slices == y.slices)
+        << what << ": gpu " << x.uuid;
+  }
+  ASSERT_EQ(a.slices.size(), b.slices.size()) << what;
+  for (size_t i = 0; i < a.slices.size(); ++i) {
+    const SliceEntry &x = a.slices[i], &y = b.slices[i];
+    EXPECT_TRUE(x.gpu == y.gpu && x.gpu_i_id == y.gpu_i_id && x.profile == y.profile &&
+                SameNumber(x.compute_share, y.compute_share) &&
+                SameReadings(x.readings, y.readings) && x.holders == y.holders)
+        << what << ": slice " << x.gpu_i_id;
+  }
+  ASSERT_EQ(a.projects.size(), b.projects.size()) << what;
+  for (size_t i = 0; i < a.projects.size(); ++i) {
+    EXPECT_TRUE(a.projects[i].cluster == b.projects[i].cluster &&
+                a.projects[i].ns == b.projects[i].ns)
+        << what;
+  }
+}
+
+// Maps `answers` through the streaming parser into Mapper::AnswerSink, in pieces of `piece`.
+Snapshot MapStreamed(const std::vector<std::string>& answers, const std::string& default_cluster,
+                     size_t piece) {
+  Mapper m("h", default_cluster);
+  PromStreamParser parser;
+  for (const std::string& body : answers) {
+    Mapper::AnswerSink sink(&m);
+    parser.Begin(&sink);
+    for (size_t at = 0; at < body.size(); at += piece) {
+      Status st = parser.Feed(std::string_view(body).substr(at, piece));
+      EXPECT_TRUE(st) << st.error().message;
+    }
+    Status st = parser.Finish();
+    EXPECT_TRUE(st) << st.error().message;
+  }
+  return m.Finish();
+}
+
+// Maps the exposition `text` with Mapper::Add, and checks that the fused path (the same samples
+// rendered as a Prometheus answer, streamed into Mapper::AnswerSink) gives the same Snapshot.
 Snapshot MapText(const std::string& text, const std::string& default_cluster = "dflt") {
   SampleSet set;
   ExpositionOptions o;
@@ -21,7 +97,10 @@ Snapshot MapText(const std::string& text, const std::string& default_cluster = "
   EXPECT_TRUE(st) << st.error().message;
   Mapper m("h", default_cluster);
   m.Add(set);
-  return m.Finish();
+  Snapshot snap = m.Finish();
+  Snapshot streamed = MapStreamed({RenderVectorAnswer(set, 0, set.size())}, default_cluster, 7);
+  ExpectSameSnapshot(snap, streamed, "fused path");
+  return snap;
 }
 
 constexpr char kDev[] =
@@ -212,6 +291,85 @@ TEST(Mapper, SimulatedFleetMapsToItsEntities) {
   }
   EXPECT_EQ(uuids.size(), fleet->gpus.size());
   for (const auto& n : s.nodes) EXPECT_FALSE(n.gpu_product.empty()) << n.name;
+}
+
+// The fused path (streamed answers into Mapper::AnswerSink) gives the same Snapshot as parsing
+// the same answers into SampleSets and Mapper::Add, on a simulated fleet split into answers.
+TEST(Mapper, FusedPathGivesTheSameSnapshotOnASimulatedFleet) {
+  auto fleet = sim::BuildFleet({.seed = 3, .gpus = 600, .mig_fraction = 0.3, .hubs = 1});
+  ASSERT_TRUE(fleet);
+  const Timestamp now = FromUnixMillis(1'790'000'000'000);
+  std::string text;
+  sim::AppendExposition(*fleet, 0, now, &text);
+  // Series the fleet lacks: unmapped ones, a time-sliced GPU, 4.9 units, an unknown metric.
+  text +=
+      "DCGM_FI_DEV_GPU_TEMP{gpu=\"0\",Hostname=\"x\"} 40\n"
+      "DCGM_FI_DEV_GPU_TEMP{UUID=\"GPU-nohost\"} 40\n"
+      "other_metric{UUID=\"GPU-t\",hostname=\"h\"} 1\n"
+      "DCGM_FI_DEV_SM_CLOCK{UUID=\"GPU-t\",hostname=\"h\",cluster=\"c9\",pod=\"p\","
+      "namespace=\"ns\",DCGM_FI_SYSTEM_DRIVER_VERSION=\"580\"} NaN\n"
+      "DCGM_FI_DEV_SM_CLOCK{UUID=\"GPU-t\",hostname=\"h\",cluster=\"c9\",pod=\"p2\","
+      "namespace=\"ns\",DCGM_FI_SYSTEM_DRIVER_VERSION=\"580\",extra=\"caf\u00e9\"} 1e9\n";
+  SampleSet set;
+  ExpositionOptions o;
+  o.default_timestamp_ms = ToUnixMillis(now);
+  ASSERT_TRUE(ParseExposition(text, o, &set));
+
+  // Five answers of consecutive samples, as the collector's family queries return them.
+  std::vector<std::string> answers;
+  const size_t n = set.size();
+  for (size_t i = 0; i < 5; ++i)
+    answers.push_back(RenderVectorAnswer(set, n * i / 5, n * (i + 1) / 5));
+
+  Mapper by_sets("h", "dflt");
+  for (const std::string& body : answers) {
+    Result<SampleSet> parsed = ParsePrometheusResponse(body);
+    ASSERT_TRUE(parsed) << parsed.error().message;
+    by_sets.Add(*parsed);
+  }
+  Snapshot want = by_sets.Finish();
+  EXPECT_EQ(want.series, n);
+  EXPECT_EQ(want.unmapped_series, 2u);
+  EXPECT_EQ(want.gpus.size(), fleet->gpus.size() + 1);
+  EXPECT_EQ(want.slices.size(), fleet->slices.size());
+  for (size_t piece : {size_t{65536}, size_t{1000}, size_t{61}}) {
+    ExpectSameSnapshot(want, MapStreamed(answers, "dflt", piece),
+                       "pieces of " + std::to_string(piece));
+  }
+}
+
+// An answer whose transfer broke off and was delivered again maps as if delivered once.
+TEST(Mapper, AnswerSinkRestartKeepsCountsExact) {
+  auto fleet = sim::BuildFleet({.seed = 5, .gpus = 80, .mig_fraction = 0.5, .hubs = 1});
+  ASSERT_TRUE(fleet);
+  std::string text;
+  sim::AppendExposition(*fleet, 0, FromUnixMillis(1'790'000'000'000), &text);
+  SampleSet set;
+  ASSERT_TRUE(ParseExposition(text, {}, &set));
+  const std::string first = RenderVectorAnswer(set, 0, set.size() / 2);
+  const std::string second = RenderVectorAnswer(set, set.size() / 2, set.size());
+  Snapshot want = MapStreamed({first, second}, "dflt", 4096);
+
+  Mapper m("h", "dflt");
+  PromStreamParser parser;
+  {
+    Mapper::AnswerSink sink(&m);
+    parser.Begin(&sink);
+    ASSERT_TRUE(parser.Feed(first));
+    ASSERT_TRUE(parser.Finish());
+  }
+  Mapper::AnswerSink sink(&m);
+  parser.Begin(&sink);
+  ASSERT_TRUE(parser.Feed(std::string_view(second).substr(0, second.size() * 2 / 3)));
+  ASSERT_GT(parser.series(), 0u);
+  sink.Restart();  // the transfer broke off: the answer comes again
+  parser.Begin(&sink);
+  ASSERT_TRUE(parser.Feed(std::string_view(second).substr(0, second.size() / 3)));
+  sink.Restart();  // ... twice
+  parser.Begin(&sink);
+  ASSERT_TRUE(parser.Feed(second));
+  ASSERT_TRUE(parser.Finish());
+  ExpectSameSnapshot(want, m.Finish(), "restarted");
 }
 
 }  // namespace

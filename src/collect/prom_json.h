@@ -1,5 +1,7 @@
-// Parser of Prometheus HTTP API answers (/api/v1/query, /api/v1/query_range) into a SampleSet,
-// with simdjson's DOM parser (runtime-dispatched SIMD kernels), each string interned as it is read.
+// Parser of whole Prometheus HTTP API answers (/api/v1/query, /api/v1/query_range) into a
+// SampleSet, with simdjson's DOM parser (runtime-dispatched SIMD kernels), each string interned as
+// it is read. The HTTP path streams instead (prom_stream.h), which accepts the same answers with
+// the same errors; this parser is the reference its tests compare against.
 #pragma once
 
 #include <memory>

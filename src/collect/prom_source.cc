@@ -4,10 +4,29 @@
 
 #include <fmt/format.h>
 
-#include "collect/prom_json.h"
+#include "collect/sample_set_sink.h"
 
 namespace aitelemetry::collect {
 namespace {
+
+// Feeds a 2xx body to the parser as it arrives; the body of any other status is collected whole.
+class AnswerStream final : public http::BodySink {
+ public:
+  explicit AnswerStream(PromStreamParser* parser) : parser_(parser) {}
+  bool Open(int status) override { return status >= 200 && status < 300; }
+  // A parse error stops the transfer; the parser keeps it for Finish().
+  bool Write(std::string_view piece) override { return parser_->Feed(piece).has_value(); }
+
+ private:
+  PromStreamParser* parser_;
+};
+
+// Drops series: for reading the error answer in a 4xx/5xx body.
+class DiscardSeries final : public SeriesSink {
+ public:
+  Status OnSeries(const SeriesView&) override { return Ok(); }
+  void Restart() override {}
+};
 
 std::string TrimSlash(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
@@ -53,7 +72,14 @@ PrometheusSource::PrometheusSource(PrometheusSourceOptions options)
 }
 
 Result<SampleSet> PrometheusSource::Query(std::string_view promql, Timestamp at) {
-  return Post("/api/v1/query", "query=" + http::UrlEncode(promql) + "&time=" + FormatSeconds(at));
+  SampleSetSink sink;
+  if (Status st = QueryInto(promql, at, &sink); !st) return Fail(st.error());
+  return sink.Take(parser_);
+}
+
+Status PrometheusSource::QueryInto(std::string_view promql, Timestamp at, SeriesSink* sink) {
+  return Post("/api/v1/query", "query=" + http::UrlEncode(promql) + "&time=" + FormatSeconds(at),
+              sink);
 }
 
 Result<SampleSet> PrometheusSource::QueryRange(std::string_view promql, Timestamp start,
@@ -62,13 +88,17 @@ Result<SampleSet> PrometheusSource::QueryRange(std::string_view promql, Timestam
     return Fail(ErrorCode::kInvalidArgument,
                 fmt::format("{}: range query needs start <= end and step > 0", options_.url));
   }
-  return Post("/api/v1/query_range",
-              "query=" + http::UrlEncode(promql) + "&start=" + FormatSeconds(start) +
-                  "&end=" + FormatSeconds(end) +
-                  fmt::format("&step={:.3f}", static_cast<double>(step.count()) / 1000.0));
+  SampleSetSink sink;
+  Status st = Post("/api/v1/query_range",
+                   "query=" + http::UrlEncode(promql) + "&start=" + FormatSeconds(start) +
+                       "&end=" + FormatSeconds(end) +
+                       fmt::format("&step={:.3f}", static_cast<double>(step.count()) / 1000.0),
+                   &sink);
+  if (!st) return Fail(st.error());
+  return sink.Take(parser_);
 }
 
-Result<SampleSet> PrometheusSource::Post(std::string_view path, std::string body) {
+Status PrometheusSource::Post(std::string_view path, std::string body, SeriesSink* sink) {
   http::ClientRequest req;
   req.method = "POST";
   req.url = options_.url + std::string(path);
@@ -79,6 +109,7 @@ Result<SampleSet> PrometheusSource::Post(std::string_view path, std::string body
   bool refreshed = false;
   std::chrono::milliseconds backoff = options_.retry_backoff;
   Error last;
+  bool sink_dirty = false;  // series of a failed attempt reached the sink
   for (int attempt = 0;; ++attempt) {
     if (attempt > 0) {
       std::this_thread::sleep_for(backoff);
@@ -97,7 +128,14 @@ Result<SampleSet> PrometheusSource::Post(std::string_view path, std::string body
     req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
                    {"Accept", "application/json"}};
     if (!auth->empty()) req.headers.emplace_back("Authorization", *auth);
-    Result<http::ClientResponse> resp = client_.Send(req);
+    if (sink_dirty) {
+      sink->Restart();
+      sink_dirty = false;
+    }
+    parser_.Begin(sink);
+    AnswerStream stream(&parser_);
+    Result<http::ClientResponse> resp = client_.Send(req, &stream);
+    sink_dirty = parser_.series() > 0;
     if (!resp) {
       last = Error{resp.error().code, where + ": " + resp.error().message};
       bool transient = resp.error().code == ErrorCode::kUnavailable ||
@@ -113,9 +151,12 @@ Result<SampleSet> PrometheusSource::Post(std::string_view path, std::string body
       backoff = options_.retry_backoff;
       continue;
     }
-    Result<SampleSet> parsed = parser_.ParseInPlace(&resp->body, options_.limits);
     if (status >= 200 && status < 300) {
-      if (parsed) return parsed;
+      // The body went to the parser as it arrived (a Feed error is kept for Finish), unless it
+      // was empty.
+      if (!resp->streamed) (void)parser_.Feed(resp->body);
+      Status parsed = parser_.Finish();
+      if (parsed) return Ok();
       ErrorCode code = parsed.error().code;
       // A 2xx error answer keeps its mapping; a body that is no answer at all is the peer's fault.
       if (code == ErrorCode::kInvalidArgument && parsed.error().message.starts_with("malformed")) {
@@ -123,6 +164,10 @@ Result<SampleSet> PrometheusSource::Post(std::string_view path, std::string body
       }
       return Fail(code, fmt::format("{}: HTTP {}: {}", where, status, parsed.error().message));
     }
+    DiscardSeries discard;
+    parser_.Begin(&discard);
+    (void)parser_.Feed(resp->body);
+    Status parsed = parser_.Finish();
     if (parsed || parsed.error().message.starts_with("malformed")) {
       // Not a Prometheus error answer (an HTML page from a proxy, say): use the status.
       last = Error{CodeForStatus(status),

@@ -5,10 +5,13 @@
 #include <fstream>
 #include <string>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "collect/exporter_source.h"
 #include "collect/fake_http_server.h"
+#include "collect/mapper.h"
+#include "collect/prom_json.h"
 #include "collect/test_util.h"
 
 namespace aitelemetry::collect {
@@ -212,6 +215,62 @@ TEST(PrometheusSource, BearerFileReReadWhenItChanges) {
   Result<SampleSet> r = missing.Query("up", FromUnixSeconds(1700000000));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kFailedPrecondition);
+}
+
+// An answer of `n` GPU temperature series, about 200 bytes each.
+std::string ManySeries(int n) {
+  std::string body = R"({"status":"success","data":{"resultType":"vector","result":[)";
+  for (int i = 0; i < n; ++i) {
+    body += fmt::format(
+        R"({}{{"metric":{{"__name__":"DCGM_FI_DEV_GPU_TEMP","UUID":"GPU-{:08d}","hostname":"node-{}","gpu":"{}"}},"value":[1700000000,"{}"]}})",
+        i ? "," : "", i, i / 8, i % 8, 30 + i % 50);
+  }
+  return body + "]}}";
+}
+
+TEST(PrometheusSource, LargeAnswerArrivesInPiecesAndMatchesTheWholeBodyParse) {
+  const std::string body = ManySeries(20000);  // about 3 MB: many pieces from curl
+  FakeHttpServer server([&](const FakeRequest&) { return FakeHttpServer::Response(200, body); });
+  PrometheusSource source(Options(server.url()));
+  Result<SampleSet> r = source.Query("DCGM_FI_DEV_GPU_TEMP", FromUnixSeconds(1700000000));
+  ASSERT_TRUE(r) << r.error().message;
+  Result<SampleSet> want = ParsePrometheusResponse(body);
+  ASSERT_TRUE(want);
+  ASSERT_EQ(r->size(), want->size());
+  EXPECT_EQ(r->Label(r->samples()[19999], "UUID"), "GPU-00019999");
+  EXPECT_EQ(r->samples()[19999].value, want->samples()[19999].value);
+
+  Mapper mapper("h", "c");
+  Mapper::AnswerSink sink(&mapper);
+  ASSERT_TRUE(source.QueryInto("DCGM_FI_DEV_GPU_TEMP", FromUnixSeconds(1700000000), &sink));
+  Snapshot snap = mapper.Finish();
+  EXPECT_EQ(snap.series, 20000u);
+  EXPECT_EQ(snap.gpus.size(), 20000u);
+  EXPECT_EQ(snap.nodes.size(), 2500u);
+}
+
+// A transfer that breaks off after series reached the mapper is retried; the series mapped twice
+// count once and map to the same entities.
+TEST(PrometheusSource, TransferBrokenMidBodyIsRetriedAndCountedOnce) {
+  const std::string body = ManySeries(5000);
+  std::atomic<int> calls{0};
+  FakeHttpServer server([&](const FakeRequest&) {
+    std::string full = FakeHttpServer::Response(200, body);
+    // The first two attempts lose the connection two thirds of the way through the body.
+    return ++calls <= 2 ? full.substr(0, full.size() * 2 / 3) : full;
+  });
+  PrometheusSource source(Options(server.url()));
+  Mapper mapper("h", "c");
+  Mapper::AnswerSink sink(&mapper);
+  Status st = source.QueryInto("DCGM_FI_DEV_GPU_TEMP", FromUnixSeconds(1700000000), &sink);
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ(calls.load(), 3);
+  Snapshot snap = mapper.Finish();
+  EXPECT_EQ(snap.series, 5000u);
+  EXPECT_EQ(snap.unmapped_series, 0u);
+  ASSERT_EQ(snap.gpus.size(), 5000u);
+  EXPECT_EQ(snap.nodes[0].gpu_count, 8);
+  EXPECT_DOUBLE_EQ(snap.gpus[4999].readings.Get(Signal::kTemperature), 30 + 4999 % 50);
 }
 
 TEST(ExporterSource, ScrapesAndStampsAndAddsCluster) {

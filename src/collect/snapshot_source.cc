@@ -10,9 +10,8 @@ Status PrometheusSnapshotSource::Collect(Timestamp at, Mapper* mapper) {
   int count = 0;
   const FamilyQuery* families = FamilyQueries(&count);
   for (int i = 0; i < count; ++i) {
-    auto set = source_.Query(families[i].selector, at);
-    if (!set) return Fail(set.error());
-    mapper->Add(*set);
+    Mapper::AnswerSink sink(mapper);
+    if (Status st = source_.QueryInto(families[i].selector, at, &sink); !st) return st;
   }
   return Ok();
 }

@@ -35,8 +35,10 @@ class SnapshotSource {
 };
 
 // Instant queries, one per metric family of the catalog (FamilyQueries), all at the same
-// evaluation time; each answer is mapped and released before the next is asked, so memory holds
-// one answer at a time.
+// evaluation time; each answer's series are mapped as they arrive (PrometheusSource::QueryInto
+// into a Mapper::AnswerSink), so memory holds one piece of one answer at a time, never a body or
+// a SampleSet. A transfer that breaks off midway is retried and its series mapped again, which
+// is harmless (see Mapper::AnswerSink); a query that still fails fails the whole collection.
 class PrometheusSnapshotSource : public SnapshotSource {
  public:
   explicit PrometheusSnapshotSource(PrometheusSourceOptions options)

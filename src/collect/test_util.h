@@ -1,9 +1,14 @@
-// Helpers shared by the collect tests: fixture loading.
+// Helpers shared by the collect tests: fixture loading, Prometheus answers rendered from samples.
 #pragma once
 
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "collect/sample_set.h"
 
 namespace aitelemetry::collect::testing {
 
@@ -14,6 +19,44 @@ inline std::string ReadFixture(const std::string& name) {
   std::ostringstream buf;
   buf << in.rdbuf();
   return buf.str();
+}
+
+// Appends `s` as a JSON string literal (control characters as \u00XX).
+inline void AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      *out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+    } else {
+      out->push_back(c);
+    }
+  }
+  out->push_back('"');
+}
+
+// Renders the samples of `set` at indices [begin, end) as one instant-query answer, as
+// Prometheus writes it: {"metric":{"__name__":...,labels...},"value":[ts,"v"]} per sample.
+inline std::string RenderVectorAnswer(const SampleSet& set, size_t begin, size_t end) {
+  std::string out = R"({"status":"success","data":{"resultType":"vector","result":[)";
+  for (size_t i = begin; i < end; ++i) {
+    const Sample& s = set.samples()[i];
+    if (i != begin) out.push_back(',');
+    out += R"({"metric":{"__name__":)";
+    AppendJsonString(set.Metric(s), &out);
+    for (const LabelPair& p : set.Labels(s)) {
+      out.push_back(',');
+      AppendJsonString(set.String(p.name), &out);
+      out.push_back(':');
+      AppendJsonString(set.String(p.value), &out);
+    }
+    out += fmt::format(R"(}},"value":[{:.3f},"{}"]}})", static_cast<double>(s.timestamp_ms) / 1e3,
+                       s.value);
+  }
+  out += "]}}";
+  return out;
 }
 
 }  // namespace aitelemetry::collect::testing

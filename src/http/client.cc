@@ -11,19 +11,37 @@ namespace aitelemetry::http {
 namespace {
 
 struct Sink {
-  std::string* body;
+  CURL* curl;
+  ClientResponse* response;
   size_t limit;
+  BodySink* stream = nullptr;  // null: collect into response->body
+  size_t received = 0;
+  bool opened = false;
   bool overflow = false;
 };
 
 size_t WriteBody(char* data, size_t size, size_t n, void* user) {
   auto* sink = static_cast<Sink*>(user);
   size_t len = size * n;
-  if (sink->body->size() + len > sink->limit) {
+  if (sink->received + len > sink->limit) {
     sink->overflow = true;
     return 0;  // makes curl abort with CURLE_WRITE_ERROR
   }
-  sink->body->append(data, len);
+  sink->received += len;
+  if (sink->stream != nullptr && !sink->opened) {
+    sink->opened = true;
+    long status = 0;
+    curl_easy_getinfo(sink->curl, CURLINFO_RESPONSE_CODE, &status);
+    sink->response->streamed = sink->stream->Open(static_cast<int>(status));
+  }
+  if (sink->response->streamed) {
+    if (!sink->stream->Write(std::string_view(data, len))) {
+      sink->response->sink_stopped = true;
+      return 0;
+    }
+    return len;
+  }
+  sink->response->body.append(data, len);
   return len;
 }
 
@@ -84,11 +102,15 @@ HttpClient::~HttpClient() {
 }
 
 Result<ClientResponse> HttpClient::Send(const ClientRequest& request) {
+  return Send(request, nullptr);
+}
+
+Result<ClientResponse> HttpClient::Send(const ClientRequest& request, BodySink* body_sink) {
   CURL* curl = static_cast<CURL*>(curl_);
   if (curl == nullptr) return Fail(ErrorCode::kInternal, "curl_easy_init failed");
   curl_easy_reset(curl);
   ClientResponse response;
-  Sink sink{&response.body, request.max_response_bytes};
+  Sink sink{curl, &response, request.max_response_bytes, body_sink};
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -127,7 +149,7 @@ Result<ClientResponse> HttpClient::Send(const ClientRequest& request) {
     return Fail(ErrorCode::kPayloadTooLarge, fmt::format("{}: response larger than {} bytes",
                                                          request.url, request.max_response_bytes));
   }
-  if (rc != CURLE_OK) {
+  if (rc != CURLE_OK && !response.sink_stopped) {
     std::string what =
         fmt::format("{} {}: {}", request.method, request.url, curl_easy_strerror(rc));
     switch (rc) {

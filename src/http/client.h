@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -35,10 +36,28 @@ struct ClientRequest {
 struct ClientResponse {
   int status = 0;
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
-  std::string body;
+  std::string body;           // empty when the body went to a BodySink
+  bool streamed = false;      // the body went to a BodySink
+  bool sink_stopped = false;  // ... which stopped the transfer (it knows why)
 
   // Returns the first header named `name` (lower-case), or an empty string.
   std::string Header(std::string_view name) const;
+};
+
+// Takes a response body piece by piece as it arrives, so that a large answer is never held whole.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+
+  // Called once per response, before its first body byte, with its status (after the headers).
+  // Returns true to receive the body through Write(), false to have it collected into
+  // ClientResponse::body as without a sink (an error page, say). Not called for an empty body.
+  virtual bool Open(int status) = 0;
+
+  // Receives the next piece of the body (sizes as libcurl delivers them; the view is valid only
+  // during the call). Returns false to stop the transfer: Send() then returns the response with
+  // sink_stopped set.
+  virtual bool Write(std::string_view piece) = 0;
 };
 
 // Percent-encodes `s` for a query string or an application/x-www-form-urlencoded body.
@@ -57,6 +76,11 @@ class HttpClient {
   // fails, kPayloadTooLarge when the body passes max_response_bytes, kInvalidArgument for a
   // malformed URL.
   [[nodiscard]] Result<ClientResponse> Send(const ClientRequest& request);
+
+  // As Send(), but the body goes to `sink` when sink->Open() accepts it; max_response_bytes
+  // still applies. A transfer that fails after some pieces reached the sink fails as Send()
+  // does: the sink has then seen part of the body.
+  [[nodiscard]] Result<ClientResponse> Send(const ClientRequest& request, BodySink* sink);
 
  private:
   TlsOptions tls_;
