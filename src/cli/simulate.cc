@@ -1,5 +1,6 @@
 #include "cli/simulate.h"
 
+#include <filesystem>
 #include <fstream>
 #include <memory>
 
@@ -16,7 +17,18 @@
 namespace aitelemetry::cli {
 namespace {
 
+// Writes `text` to `path` whole: through a temporary file renamed over it, so a reader never
+// sees half a file; a path that exists and is not a regular file (/dev/null, /dev/stdout, a FIFO)
+// is written directly, never replaced.
 Status WriteFile(const std::string& path, const std::string& text) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+    if (!out) return Fail(ErrorCode::kUnavailable, fmt::format("cannot write {}", path));
+    return Ok();
+  }
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
