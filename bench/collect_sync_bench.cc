@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -251,7 +252,12 @@ int Main(int argc, char** argv) {
   // again, so every sync sees readings, states and holders that changed since the one before.
   HubSyncer syncer(ho, **store, std::make_unique<PreparedSource>(&answers));
   for (int i = 0; i < 3; ++i) {
-    if (i > 0) answers.swap(later);
+    if (i > 0) {
+      answers.swap(later);
+      // The worker syncs every 30 s; the store's checkpointer copies the last sync's pages back
+      // into the file in between. A short pause lets it finish, as the interval would.
+      std::this_thread::sleep_for(std::chrono::seconds(3));
+    }
     auto t = std::chrono::steady_clock::now();
     const double cpu = CpuSeconds();
     auto r = syncer.SyncOnce(now + std::chrono::seconds(30 * i));

@@ -116,16 +116,25 @@ class RowWriter {
 
   Status Flush() {
     if (upserts_.empty() && refreshes_.empty()) return Ok();
-    return wb_.Submit([&w = w_, &m = m_, upserts = std::move(upserts_),
-                       refreshes = std::move(refreshes_)]() -> Status {
+    // The refreshed rows are laid out for the statement here, so the writing thread only binds.
+    const std::vector<int>& fields = WritePlan::Of(m_).refresh;
+    std::vector<Value> flat;
+    flat.reserve(refreshes_.size() * (fields.size() + 2));
+    for (Record& r : refreshes_) {
+      store::Store::Writer::AppendUpdateRow(m_, fields, std::move(r), &flat);
+    }
+    const size_t refreshed = refreshes_.size();
+    refreshes_.clear();
+    return wb_.Submit([&w = w_, &m = m_, &fields, upserts = std::move(upserts_),
+                       flat = std::move(flat), refreshed]() -> Status {
       if (auto st = w.Upsert(m, upserts); !st) return st;
-      if (refreshes.empty()) return Ok();
-      auto n = w.UpdateFields(m, WritePlan::Of(m).refresh, refreshes);
+      if (refreshed == 0) return Ok();
+      auto n = w.UpdateFieldsFlat(m, fields, flat);
       if (!n) return Fail(n.error());
-      if (*n == static_cast<int64_t>(refreshes.size())) return Ok();
+      if (*n == static_cast<int64_t>(refreshed)) return Ok();
       return Fail(ErrorCode::kAborted,
                   fmt::format("{}: {} of {} rows to refresh are not in the store", m.name,
-                              static_cast<int64_t>(refreshes.size()) - *n, refreshes.size()));
+                              static_cast<int64_t>(refreshed) - *n, refreshed));
     });
   }
 

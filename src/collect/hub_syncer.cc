@@ -100,14 +100,26 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
         (*usage)->Add(snap, at, options_.interval, &energy_);
         auto s = (*usage)->WriteChanged(
             2000, [&](std::vector<model::Record>& batch, bool stored) -> Status {
-              return wb.Submit([&w, &usage_model, rows = std::move(batch), stored]() -> Status {
-                if (!stored) return w.Upsert(usage_model, rows);
-                auto n = w.UpdateFields(usage_model, UsageAccumulator::SumFields(), rows);
+              if (!stored) {
+                return wb.Submit([&w, &usage_model, rows = std::move(batch)] {
+                  return w.Upsert(usage_model, rows);
+                });
+              }
+              // Laid out for the statement here, so the writing thread only binds.
+              const auto fields = UsageAccumulator::SumFields();
+              std::vector<model::Value> flat;
+              flat.reserve(batch.size() * (fields.size() + 2));
+              for (auto& r : batch) {
+                store::Store::Writer::AppendUpdateRow(usage_model, fields, std::move(r), &flat);
+              }
+              return wb.Submit([&w, &usage_model, fields, flat = std::move(flat),
+                                rows = batch.size()]() -> Status {
+                auto n = w.UpdateFieldsFlat(usage_model, fields, flat);
                 if (!n) return Fail(n.error());
-                if (*n == static_cast<int64_t>(rows.size())) return Ok();
+                if (*n == static_cast<int64_t>(rows)) return Ok();
                 return Fail(ErrorCode::kAborted,
                             fmt::format("usage: {} of {} rows of the hour are not in the store",
-                                        static_cast<int64_t>(rows.size()) - *n, rows.size()));
+                                        static_cast<int64_t>(rows) - *n, rows));
               });
             });
         if (!s) {

@@ -206,21 +206,30 @@ Status UpsertOn(SqlConnection& conn, const Model& m, std::span<const Record> rec
   return RefreshStatistics(conn, m, order.size());
 }
 
-Result<int64_t> UpdateFieldsOn(SqlConnection& conn, const Model& m, std::span<const int> fields,
-                               std::span<const Record> records) {
-  if (fields.empty() || records.empty()) return int64_t{0};
+// The fields an update by key matches rows with: the key, and on a partitioned table the
+// partition value too (it picks the partition, and the primary key includes it).
+std::vector<int> MatchFields(const Model& m) {
+  std::vector<int> match = {0};
+  if (!m.partition_field.empty()) match.push_back(m.FieldIndex(m.partition_field));
+  return match;
+}
+
+Result<int64_t> UpdateFieldsFlatOn(SqlConnection& conn, const Model& m, std::span<const int> fields,
+                                   std::span<const Value> flat) {
   for (int f : fields) {
     if (f <= 0 || static_cast<size_t>(f) >= m.fields.size()) {
       return Fail(ErrorCode::kInvalidArgument,
                   fmt::format("{}: cannot update field #{} by key", m.name, f));
     }
   }
-  // Rows are matched by key, and on a partitioned table by the partition value too (it picks the
-  // partition, and the primary key includes it).
-  std::vector<int> match = {0};
-  if (!m.partition_field.empty()) match.push_back(m.FieldIndex(m.partition_field));
+  const std::vector<int> match = MatchFields(m);
   const size_t width = fields.size() + match.size();
-  std::vector<Value> params;
+  if (fields.empty() || flat.empty()) return int64_t{0};
+  if (flat.size() % width != 0) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("{}: {} values do not make rows of {}", m.name, flat.size(), width));
+  }
+  const size_t rows = flat.size() / width;
   if (conn.dialect() == Dialect::kSqlite) {
     std::string sql = fmt::format("UPDATE {} SET ", m.table);
     for (size_t i = 0; i < fields.size(); ++i) {
@@ -229,12 +238,7 @@ Result<int64_t> UpdateFieldsOn(SqlConnection& conn, const Model& m, std::span<co
     for (size_t i = 0; i < match.size(); ++i) {
       sql += fmt::format(" {} {} = ?", i ? "AND" : "WHERE", m.fields[match[i]].name);
     }
-    params.reserve(records.size() * width);
-    for (const Record& r : records) {
-      for (int f : fields) params.push_back(r.values[f]);
-      for (int f : match) params.push_back(r.values[f]);
-    }
-    return conn.ExecBatch(sql, params, width);
+    return conn.ExecBatch(sql, flat, width);
   }
   // PostgreSQL: UPDATE ... FROM (VALUES ...) in as few statements as the parameter limit allows;
   // each value is cast to its column's type (VALUES rows have no column types of their own).
@@ -264,21 +268,33 @@ Result<int64_t> UpdateFieldsOn(SqlConnection& conn, const Model& m, std::span<co
   const size_t per_statement = std::max<size_t>(1, 30000 / width);
   int64_t changed = 0;
   std::string sql;
-  for (size_t begin = 0; begin < records.size(); begin += per_statement) {
-    size_t end = std::min(records.size(), begin + per_statement);
+  for (size_t begin = 0; begin < rows; begin += per_statement) {
+    const size_t end = std::min(rows, begin + per_statement);
     sql = head;
-    params.clear();
     for (size_t r = begin; r < end; ++r) {
       if (r != begin) sql += ", ";
       sql += row;
-      for (int f : cols) params.push_back(records[r].values[f]);
     }
     sql += tail;
-    auto n = conn.Exec(sql, params);
+    auto n = conn.Exec(sql, flat.subspan(begin * width, (end - begin) * width));
     if (!n) return Fail(n.error());
     changed += *n;
   }
   return changed;
+}
+
+Result<int64_t> UpdateFieldsOn(SqlConnection& conn, const Model& m, std::span<const int> fields,
+                               std::span<const Record> records) {
+  std::vector<Value> flat;
+  const std::vector<int> match = MatchFields(m);
+  flat.reserve(records.size() * (fields.size() + match.size()));
+  for (const Record& r : records) {
+    for (int f : fields) {
+      if (f >= 0 && static_cast<size_t>(f) < r.values.size()) flat.push_back(r.values[f]);
+    }
+    for (int f : match) flat.push_back(r.values[f]);
+  }
+  return UpdateFieldsFlatOn(conn, m, fields, flat);
 }
 
 Result<int64_t> UpdateOn(SqlConnection& conn, const Model& m, const std::vector<Filter>& where,
@@ -855,6 +871,15 @@ Result<int64_t> Store::Writer::Update(
 Result<int64_t> Store::Writer::UpdateFields(const Model& m, std::span<const int> fields,
                                             std::span<const Record> records) {
   return UpdateFieldsOn(conn_, m, fields, records);
+}
+Result<int64_t> Store::Writer::UpdateFieldsFlat(const Model& m, std::span<const int> fields,
+                                                std::span<const Value> rows) {
+  return UpdateFieldsFlatOn(conn_, m, fields, rows);
+}
+void Store::Writer::AppendUpdateRow(const Model& m, std::span<const int> fields, Record&& record,
+                                    std::vector<Value>* out) {
+  for (int f : fields) out->push_back(std::move(record.values[static_cast<size_t>(f)]));
+  for (int f : MatchFields(m)) out->push_back(std::move(record.values[static_cast<size_t>(f)]));
 }
 Result<int64_t> Store::Writer::Delete(const Model& m, const std::vector<Filter>& where) {
   return DeleteOn(conn_, m, where);

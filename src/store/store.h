@@ -157,6 +157,14 @@ class Store::Writer {
   // of many known rows: no row is inserted and only the indexes covering `fields` are touched.
   [[nodiscard]] Result<int64_t> UpdateFields(const model::Model& m, std::span<const int> fields,
                                              std::span<const model::Record> records);
+  // As UpdateFields, with the rows given flat (see AppendUpdateRow), so a caller can prepare them
+  // away from the thread that writes.
+  [[nodiscard]] Result<int64_t> UpdateFieldsFlat(const model::Model& m, std::span<const int> fields,
+                                                 std::span<const model::Value> rows);
+  // Appends the row UpdateFieldsFlat expects for `record` to `out`: the values of `fields`, then
+  // the key (and the partition value of a partitioned model), moved out of `record`.
+  static void AppendUpdateRow(const model::Model& m, std::span<const int> fields,
+                              model::Record&& record, std::vector<model::Value>* out);
   [[nodiscard]] Result<int64_t> Delete(const model::Model& m, const std::vector<Filter>& where);
   [[nodiscard]] Result<std::vector<model::Record>> Select(const model::Model& m,
                                                           const QuerySpec& spec);
