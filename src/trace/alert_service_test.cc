@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <iterator>
 #include <map>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -599,14 +601,36 @@ TEST_P(AlertServiceTest, ABodyOfManyAlertsWritesWhatTheyWriteOneAtATime) {
     EXPECT_EQ(counts[g], counts[0]) << "grouping " << g;
     EXPECT_EQ(written[g], written[0]) << "grouping " << g;
   }
-  // The closed sessions carry usage totals and the spans their attributes.
-  int with_usage = 0;
-  for (const auto& values : written[0]["session"]) {
+  // The totals, to the last bit, as the per-session usage queries computed them before ingest
+  // was batched (rows summed in key order; a session of zero length or unknown device has none).
+  struct Totals {
+    const char* key;
+    std::optional<double> active_gpu_seconds, energy_joules;
+    std::optional<int64_t> xid_count;
+  };
+  const Totals want[] = {
+      {"0000000000000001@1793524200000000000", 9504.2316666666684, 2875.6950000000002, 2},
+      {"0000000000000002@1793527200000000000", 1500.6600000000001, 453.97999999999996, 0},
+      {"0000000000000003@1793521800500000000", 16506.464390277779, 4996.3662819444444, 0},
+      {"0000000000000004@1793531700000000000", {}, {}, {}},
+      {"0000000000000005@1793523600000000000", 15007.050000000001, 4543.1499999999996, 3},
+      {"0000000000000006@1793534400000000000", {}, {}, {}},
+  };
+  ASSERT_EQ(written[0]["session"].size(), std::size(want));
+  for (size_t i = 0; i < std::size(want); ++i) {
     Record s(*FindModel("session"));
-    s.values = values;
-    if (!model::IsNull(s.Get("active_gpu_seconds"))) ++with_usage;
+    s.values = written[0]["session"][i];
+    EXPECT_EQ(s.Key(), want[i].key);
+    auto real = [&](const char* field) -> std::optional<double> {
+      if (model::IsNull(s.Get(field))) return std::nullopt;
+      return std::get<double>(s.Get(field));
+    };
+    EXPECT_EQ(real("active_gpu_seconds"), want[i].active_gpu_seconds) << s.Key();
+    EXPECT_EQ(real("energy_joules"), want[i].energy_joules) << s.Key();
+    std::optional<int64_t> xids;
+    if (!model::IsNull(s.Get("xid_count"))) xids = std::get<int64_t>(s.Get("xid_count"));
+    EXPECT_EQ(xids, want[i].xid_count) << s.Key();
   }
-  EXPECT_EQ(with_usage, 4);
 }
 
 TEST(AlertOptions, DefaultHubIsRequired) {
