@@ -76,6 +76,11 @@ class Staged {
     }
   }
   std::span<const Record> rows() const { return rows_; }
+  // Moves the rows out, leaving none staged.
+  std::vector<Record> Take() {
+    index_.clear();
+    return std::move(rows_);
+  }
 
  private:
   std::vector<Record> rows_;
@@ -192,29 +197,33 @@ class Applier {
 
   // Upserts the staged rows; a row that was stored before gets only the fields that differ from
   // it written (rows grouped by those fields, one statement per group), which leaves the index
-  // entries of the other fields alone. The result is what upserting every field would store.
-  Status Write(const Staged& staged, const std::unordered_map<std::string, Record>& known) {
-    if (staged.rows().empty()) return Ok();
-    const model::Model& m = *staged.rows().front().model;
+  // entries of the other fields alone; a write-once field already set is left out too, as the
+  // upsert would keep it. The result is what upserting every field would store.
+  Status Write(Staged& staged, const std::unordered_map<std::string, Record>& known) {
+    std::vector<Record> rows = staged.Take();
+    if (rows.empty()) return Ok();
+    const model::Model& m = *rows.front().model;
     std::vector<Record> fresh;
     std::map<std::vector<std::string>, std::vector<Record>> by_changed;
-    for (const Record& row : staged.rows()) {
+    for (Record& row : rows) {
       auto it = known.find(row.Key());
       if (it == known.end()) {
-        fresh.push_back(row);
+        fresh.push_back(std::move(row));
         continue;
       }
       std::vector<std::string> changed;
       for (size_t i = 1; i < m.fields.size(); ++i) {
-        if (!m.fields[i].Has(model::kEditable) && row.values[i] != it->second.values[i]) {
-          changed.push_back(m.fields[i].name);
-        }
+        const model::Field& f = m.fields[i];
+        const Value& stored = it->second.values[i];
+        if (f.Has(model::kEditable) || row.values[i] == stored) continue;
+        if (f.Has(model::kWriteOnce) && !model::IsNull(stored)) continue;  // kept anyway
+        changed.push_back(f.name);
       }
-      if (!changed.empty()) by_changed[std::move(changed)].push_back(row);
+      if (!changed.empty()) by_changed[std::move(changed)].push_back(std::move(row));
     }
     if (auto st = w_.Upsert(m, fresh); !st) return st;
-    for (const auto& [fields, rows] : by_changed) {
-      if (auto st = w_.UpsertSetting(m, rows, fields); !st) return st;
+    for (const auto& [fields, group] : by_changed) {
+      if (auto st = w_.UpsertSetting(m, group, fields); !st) return st;
     }
     return Ok();
   }
