@@ -633,6 +633,104 @@ TEST_P(AlertServiceTest, ABodyOfManyAlertsWritesWhatTheyWriteOneAtATime) {
   }
 }
 
+// Bodies larger than one batched query (256 keys, 256 usage windows): 600 sessions spread over
+// three days and eight devices, with usage rows and XID events, give the same rows whether they
+// come in one body or in bodies of 7.
+TEST_P(AlertServiceTest, BodiesLargerThanOneQueryChunkWriteTheSameRows) {
+  const Timestamp day = T("2026-11-01T00:00:00Z");
+  const auto hour = std::chrono::hours(1);
+  std::vector<Json> firing, resolved;
+  for (int i = 0; i < 600; ++i) {
+    const int gpu = i % 8;
+    const Timestamp start = day + std::chrono::minutes((i * 37) % (3 * 24 * 60));
+    const Timestamp end = start + std::chrono::minutes(5 + (i * 53) % 400);
+    Json labels = SessionLabels();
+    labels["UUID"] = fmt::format("GPU-0000000{}-0000-4000-8000-000000000000", gpu);
+    labels["Hostname"] = fmt::format("gpu-node-{}", gpu);
+    labels["pod"] = fmt::format("pod-{}", i);
+    labels["namespace"] = i % 3 ? "ai-lab" : "other";
+    const std::string fingerprint = fmt::format("{:016x}", 0xabc000 + i);
+    const std::string from = FormatRfc3339(start), to = FormatRfc3339(end);
+    firing.push_back(
+        MakeAlert("firing", labels, from.c_str(), "0001-01-01T00:00:00Z", fingerprint.c_str()));
+    resolved.push_back(
+        MakeAlert("resolved", labels, from.c_str(), to.c_str(), fingerprint.c_str()));
+  }
+  auto seed = [&](store::Store& store) -> Status {
+    std::vector<Record> usage, xids;
+    for (int gpu = 0; gpu < 8; ++gpu) {
+      const std::string uuid = fmt::format("GPU-0000000{}-0000-4000-8000-000000000000", gpu);
+      const std::string device =
+          model::GpuKey("moc", "nerc-ocp-prod", fmt::format("gpu-node-{}", gpu), uuid);
+      for (int h = 0; h < 80; ++h) {
+        for (const char* project : {"ai-lab", "other"}) {
+          if ((h + gpu) % 5 == 0) continue;  // hours nothing was collected
+          Record u(*FindModel("usage"));
+          u.Set("key", fmt::format("{}-{}-{}", device, project, h));
+          u.Set("hub", std::string("moc"));
+          u.Set("cluster", std::string("nerc-ocp-prod"));
+          u.Set("project", std::string(project));
+          u.Set("device_key", device);
+          u.Set("hour", ToUnixNanos(day + h * hour));
+          u.Set("active_seconds", 1000.1 + 0.37 * h + gpu);
+          u.Set("energy_joules", 300.3 + 0.11 * h * gpu);
+          usage.push_back(u);
+        }
+        Record x(*FindModel("health-event"));
+        x.Set("key", fmt::format("xid-{}-{}", gpu, h));
+        x.Set("hub", std::string("moc"));
+        x.Set("cluster", std::string("nerc-ocp-prod"));
+        x.Set("gpu_uuid", uuid);
+        x.Set("kind", std::string("xid"));
+        x.Set("observed_at", ToUnixNanos(day + h * hour + std::chrono::minutes(7 * gpu)));
+        if (h % 3 == gpu % 3) xids.push_back(x);
+      }
+    }
+    if (auto st = store.Upsert(*FindModel("usage"), usage); !st) return st;
+    return store.Upsert(*FindModel("health-event"), xids);
+  };
+  std::vector<std::map<std::string, std::vector<std::vector<model::Value>>>> written;
+  for (size_t per_body : {size_t{600}, size_t{7}}) {
+    auto s = store::Store::Open({test_support::FreshDatabase(GetParam()), 2, true});
+    ASSERT_TRUE(s) << s.error().ToString();
+    ASSERT_TRUE(seed(**s));
+    AlertOptions options;
+    options.default_hub = "moc";
+    AlertService service(**s, options);
+    for (const auto* alerts : {&firing, &resolved}) {
+      for (size_t i = 0; i < alerts->size(); i += per_body) {
+        std::vector<Json> body(alerts->begin() + i,
+                               alerts->begin() + std::min(alerts->size(), i + per_body));
+        auto r = service.Ingest(Body(body), T("2026-11-04T12:00:00Z"));
+        ASSERT_TRUE(r) << r.error().ToString();
+        EXPECT_EQ(r->new_alerts + r->resolutions, static_cast<int64_t>(body.size()));
+      }
+    }
+    store::QuerySpec spec;
+    spec.rows = 2000;
+    std::map<std::string, std::vector<std::vector<model::Value>>> rows;
+    for (const char* name : {"session", kSpanOutboxModel, kAlertInboxModel}) {
+      auto r = (*s)->Query(*FindModel(name), spec, store::Scope::All());
+      ASSERT_TRUE(r) << r.error().ToString();
+      ASSERT_EQ(r->rows.size(), 600u) << name;
+      for (const auto& row : r->rows) rows[name].push_back(row.values);
+    }
+    written.push_back(std::move(rows));
+  }
+  EXPECT_EQ(written[0], written[1]);
+  int with_usage = 0, with_xids = 0;
+  for (const auto& values : written[0]["session"]) {
+    Record s(*FindModel("session"));
+    s.values = values;
+    if (!model::IsNull(s.Get("energy_joules"))) ++with_usage;
+    if (!model::IsNull(s.Get("xid_count")) && std::get<int64_t>(s.Get("xid_count")) > 0) {
+      ++with_xids;
+    }
+  }
+  EXPECT_GT(with_usage, 500);
+  EXPECT_GT(with_xids, 100);
+}
+
 TEST(AlertOptions, DefaultHubIsRequired) {
   auto st = ValidateAlertOptions({});
   ASSERT_FALSE(st);
