@@ -136,14 +136,14 @@ class Applier {
     return Ok();
   }
 
-  Status Apply(const Alert& alert) {
+  void Apply(const Alert& alert) {
     const AlertIdentity identity = IdentityOf(alert);
     const bool resolved = alert.status == AlertStatus::kResolved;
     if (const Record* existing = Current(identity.Key(), inbox_, known_inbox_)) {
       // Resolution is final and a repeat of "firing" adds nothing: only firing -> resolved writes.
       if (existing->GetString("status") == AlertStatusName(AlertStatus::kResolved) || !resolved) {
         ++result_.unchanged;
-        return Ok();
+        return;
       }
       ++result_.resolutions;
     } else {
@@ -172,7 +172,6 @@ class Applier {
     inbox.Set("processed", problem.empty());
     inbox.Set("error", TextOrNull(problem));
     inbox_.Put(std::move(inbox));
-    return Ok();
   }
 
   Status Finish() {
@@ -463,9 +462,7 @@ Result<IngestResult> AlertService::Ingest(std::string_view body, Timestamp recei
     }
     Applier applier(w, options_, received_at, result);
     if (auto st = applier.Prefetch(payload->alerts); !st) return st;
-    for (const Alert& alert : payload->alerts) {
-      if (auto applied = applier.Apply(alert); !applied) return applied;
-    }
+    for (const Alert& alert : payload->alerts) applier.Apply(alert);
     return applier.Finish();
   });
   if (!st) return Fail(st.error());
