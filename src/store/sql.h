@@ -46,7 +46,8 @@ class SqlConnection {
   }
 
   // Runs a query and calls `on_row` for each row with its columns converted to `types` (one per
-  // selected column). The vector passed to `on_row` may be moved from.
+  // selected column). The vector passed to `on_row` may be moved from. `params` are read while
+  // rows are produced (SQLite binds text without copying it), so `on_row` must not change them.
   [[nodiscard]] virtual Status Query(std::string_view sql, std::span<const Value> params,
                                      std::span<const FieldType> types,
                                      const std::function<void(std::vector<Value>&)>& on_row) = 0;

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -133,14 +135,28 @@ Status DropObsoleteIndexes(SqlConnection& conn, const Model& m) {
   return Ok();
 }
 
-Status UpsertOn(SqlConnection& conn, const Model& m, std::span<const Record> records) {
+// Inserts `records`; a row whose key is stored gets every written column updated, or with
+// `set_fields`, only those (none: the stored row is kept as it is).
+Status UpsertOn(SqlConnection& conn, const Model& m, std::span<const Record> records,
+                std::optional<std::span<const std::string>> set_fields = std::nullopt) {
   if (records.empty()) return Ok();
-  if (auto st = EnsurePartitions(conn, m, records); !st) return st;
   // Columns written: all but the editable ones (Patch owns those).
   std::vector<int> cols;
   for (size_t i = 0; i < m.fields.size(); ++i) {
     if (!m.fields[i].Has(model::kEditable)) cols.push_back(static_cast<int>(i));
   }
+  std::vector<bool> set(m.fields.size(), !set_fields.has_value());
+  if (set_fields) {
+    for (const std::string& name : *set_fields) {
+      const int i = m.FieldIndex(name);
+      if (i <= 0 || m.fields[i].Has(model::kEditable)) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    fmt::format("{}: cannot set field \"{}\"", m.name, name.substr(0, 64)));
+      }
+      set[i] = true;
+    }
+  }
+  if (auto st = EnsurePartitions(conn, m, records); !st) return st;
   // Last write wins within a batch: one statement may not touch a row twice.
   std::unordered_map<std::string_view, size_t> last;
   last.reserve(records.size());
@@ -159,7 +175,7 @@ Status UpsertOn(SqlConnection& conn, const Model& m, std::span<const Record> rec
     const Field& f = m.fields[cols[c]];
     if (c) head += ", ";
     head += f.name;
-    if (cols[c] == 0) continue;
+    if (cols[c] == 0 || !set[cols[c]]) continue;
     if (!update.empty()) update += ", ";
     if (f.Has(model::kWriteOnce)) {
       update += fmt::format("{0} = COALESCE({1}.{0}, excluded.{0})", f.name, m.table);
@@ -168,8 +184,10 @@ Status UpsertOn(SqlConnection& conn, const Model& m, std::span<const Record> rec
     }
   }
   head += ") VALUES ";
-  std::string tail =
-      fmt::format(" ON CONFLICT ({}) DO UPDATE SET {}", ConflictTarget(m, conn.dialect()), update);
+  std::string tail = update.empty() ? fmt::format(" ON CONFLICT ({}) DO NOTHING",
+                                                  ConflictTarget(m, conn.dialect()))
+                                    : fmt::format(" ON CONFLICT ({}) DO UPDATE SET {}",
+                                                  ConflictTarget(m, conn.dialect()), update);
   std::string row = "(";
   for (size_t c = 0; c < cols.size(); ++c) row += c ? ",?" : "?";
   row += ")";
@@ -863,6 +881,10 @@ Result<int64_t> Store::ApplyRetention(const Model& m, Timestamp cutoff) {
 Status Store::Writer::Upsert(const Model& m, std::span<const Record> records) {
   return UpsertOn(conn_, m, records);
 }
+Status Store::Writer::UpsertSetting(const Model& m, std::span<const Record> records,
+                                    std::span<const std::string> fields) {
+  return UpsertOn(conn_, m, records, fields);
+}
 Result<int64_t> Store::Writer::Update(
     const Model& m, const std::vector<Filter>& where,
     const std::vector<std::pair<std::string, Value>>& assignments) {
@@ -887,6 +909,29 @@ Result<int64_t> Store::Writer::Delete(const Model& m, const std::vector<Filter>&
 Result<std::vector<Record>> Store::Writer::Select(const Model& m, const QuerySpec& spec) {
   if (auto st = ValidateQuery(m, spec); !st) return Fail(st.error());
   return SelectOn(conn_, m, spec, Scope::All());
+}
+Result<std::vector<Record>> Store::Writer::SelectAnyOf(const Model& m, QuerySpec spec,
+                                                       const std::string& field,
+                                                       std::span<const Value> values) {
+  std::vector<Record> rows;
+  spec.filters.push_back(Filter::Eq(field, Value{}));
+  if (auto st = ValidateQuery(m, spec); !st) return Fail(st.error());
+  for (size_t begin = 0; begin < values.size(); begin += kMaxAnyOfValues) {
+    const size_t end = std::min(values.size(), begin + kMaxAnyOfValues);
+    size_t padded = 1;
+    while (padded < end - begin) padded *= 2;
+    std::vector<Value>& list = spec.filters.back().values;
+    list.assign(values.begin() + begin, values.begin() + end);
+    list.resize(padded, values[end - 1]);
+    auto chunk = SelectOn(conn_, m, spec, Scope::All());
+    if (!chunk) return Fail(chunk.error());
+    if (rows.empty()) {
+      rows = std::move(*chunk);
+    } else {
+      std::move(chunk->begin(), chunk->end(), std::back_inserter(rows));
+    }
+  }
+  return rows;
 }
 
 }  // namespace aitelemetry::store

@@ -29,6 +29,9 @@ struct StoreOptions {
   bool migrate = true;  // apply migrations on open
 };
 
+// The most values one statement of Writer::SelectAnyOf binds for its IN list.
+inline constexpr size_t kMaxAnyOfValues = 256;
+
 // The schema version this binary writes. A database with a higher version is refused.
 inline constexpr int kSchemaVersion = 1;
 
@@ -148,6 +151,15 @@ class Store::Writer {
  public:
   explicit Writer(SqlConnection& conn) : conn_(conn) {}
   [[nodiscard]] Status Upsert(const model::Model& m, std::span<const model::Record> records);
+  // As Upsert, except that a record whose key is already stored updates only `fields` of its row
+  // (a write-once field among them still keeps its stored value; no fields: the row is kept as
+  // it is); the others are inserted whole. An update that names only the fields that changed
+  // spares the indexes of the others (SQLite rewrites the entries of every index over a column
+  // the statement sets, changed or not). Unlike UpdateFields it is an upsert: a record whose row
+  // is gone (deleted by another writer since it was read) is inserted whole, as Upsert would.
+  // Errors: kInvalidArgument for the key, an unknown or an editable field; else as Upsert.
+  [[nodiscard]] Status UpsertSetting(const model::Model& m, std::span<const model::Record> records,
+                                     std::span<const std::string> fields);
   [[nodiscard]] Result<int64_t> Update(
       const model::Model& m, const std::vector<Filter>& where,
       const std::vector<std::pair<std::string, model::Value>>& assignments);
@@ -168,6 +180,14 @@ class Store::Writer {
   [[nodiscard]] Result<int64_t> Delete(const model::Model& m, const std::vector<Filter>& where);
   [[nodiscard]] Result<std::vector<model::Record>> Select(const model::Model& m,
                                                           const QuerySpec& spec);
+  // Returns the rows of `m` that match `spec` and whose `field` equals any of `values`, however
+  // many values there are: one statement per chunk of up to kMaxAnyOfValues values, each chunk's
+  // list padded to a power of two by repeating its last value, so that lists of any length share
+  // a few statement texts (and prepared statements). Rows come chunk by chunk, each chunk in the
+  // spec's order; spec.rows limits each chunk. No values: no rows, no statement. Errors: as Select.
+  [[nodiscard]] Result<std::vector<model::Record>> SelectAnyOf(
+      const model::Model& m, QuerySpec spec, const std::string& field,
+      std::span<const model::Value> values);
   // As Store::AppendChanges, inside this transaction (a sync logs its changes atomically with
   // the rows it wrote).
   [[nodiscard]] Status AppendChanges(std::vector<Change> changes);

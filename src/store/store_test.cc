@@ -11,6 +11,7 @@
 #include <random>
 #include <set>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace aitelemetry::store {
@@ -209,6 +210,46 @@ TEST_P(StoreTest, MigrateDropsIndexesTheRegistryNoLongerDerives) {
   EXPECT_FALSE(IndexedFields(*FindModel("gpu")).contains("last_seen_at"));
 }
 
+TEST_P(StoreTest, UpsertSettingUpdatesOnlyTheNamedFieldsOfStoredRows) {
+  Fill();
+  const model::Model& gpu = *FindModel("gpu");
+  auto before = store_->Get(gpu, model::GpuKey("moc", "c1", "n1", "GPU-a"), Scope::All());
+  ASSERT_TRUE(before) << before.error().ToString();
+  Record changed = Gpu("moc", "c1", "n1", "GPU-a", "H100", "proj-x", 111);
+  changed.Set("first_seen_at", int64_t{5000});
+  changed.Set("last_seen_at", int64_t{5000});
+  Record fresh = Gpu("moc", "c1", "n9", "GPU-new", "H100", "proj-x", 7);
+  std::vector<Record> rows = {changed, fresh};
+  const std::string fields[] = {"power_watts", "first_seen_at", "last_seen_at"};
+  auto st = store_->Transaction(
+      [&](Store::Writer& w) -> Status { return w.UpsertSetting(gpu, rows, fields); });
+  ASSERT_TRUE(st) << st.error().ToString();
+  auto got = store_->Get(gpu, changed.Key(), Scope::All());
+  ASSERT_TRUE(got) << got.error().ToString();
+  EXPECT_EQ(std::get<double>(got->Get("power_watts")), 111);                 // named: written
+  EXPECT_EQ(std::get<int64_t>(got->Get("first_seen_at")), 1000);             // write-once: kept
+  EXPECT_EQ(std::get<int64_t>(got->Get("last_seen_at")), 5000);              // named: written
+  EXPECT_EQ(got->GetString("model_name"), before->GetString("model_name"));  // not named: kept
+  EXPECT_EQ(got->GetString("project"), before->GetString("project"));
+  auto inserted = store_->Get(gpu, fresh.Key(), Scope::All());
+  ASSERT_TRUE(inserted) << inserted.error().ToString();
+  EXPECT_EQ(inserted->values, fresh.values);  // a new row is inserted whole
+
+  // No fields: stored rows are kept as they are.
+  st = store_->Transaction(
+      [&](Store::Writer& w) -> Status { return w.UpsertSetting(gpu, rows, {}); });
+  ASSERT_TRUE(st) << st.error().ToString();
+  EXPECT_EQ(std::get<double>(store_->Get(gpu, changed.Key(), Scope::All())->Get("power_watts")),
+            111);
+  for (const char* bad : {"key", "no_such_field"}) {
+    const std::string named[] = {bad};
+    st = store_->Transaction(
+        [&](Store::Writer& w) -> Status { return w.UpsertSetting(gpu, rows, named); });
+    ASSERT_FALSE(st) << bad;
+    EXPECT_EQ(st.error().code, ErrorCode::kInvalidArgument) << bad;
+  }
+}
+
 TEST_P(StoreTest, LargeBatchInOneTransaction) {
   std::vector<Record> many;
   for (int i = 0; i < 3000; ++i) {
@@ -225,6 +266,49 @@ TEST_P(StoreTest, LargeBatchInOneTransaction) {
   EXPECT_DOUBLE_EQ(*r->stats["power_watts"].sum, 2999.0 * 3000 / 2);
   EXPECT_DOUBLE_EQ(*r->stats["power_watts"].max, 2999);
   EXPECT_EQ(r->stats["power_watts"].count, 3000);
+}
+
+TEST_P(StoreTest, SelectAnyOfFindsEveryListedRowInChunks) {
+  std::vector<Record> many;
+  for (int i = 0; i < 700; ++i) {
+    many.push_back(Gpu("moc", "c1", "n" + std::to_string(i / 8), fmt::format("GPU-{:04}", i),
+                       i % 2 ? "A100" : "H100", nullptr, i));
+  }
+  ASSERT_TRUE(store_->Upsert(*FindModel("gpu"), many));
+  // Lengths below, at and above one chunk (kMaxAnyOfValues), some values absent.
+  for (size_t n :
+       {size_t{0}, size_t{1}, size_t{3}, kMaxAnyOfValues, kMaxAnyOfValues + 1, size_t{600}}) {
+    std::vector<Value> uuids;
+    std::set<std::string> expected;
+    for (size_t i = 0; i < n; ++i) {
+      int g = static_cast<int>((i * 7) % 800);  // 700..799 do not exist
+      uuids.emplace_back(fmt::format("GPU-{:04}", g));
+      if (g < 700 && g % 2 == 1) expected.insert(many[g].Key());
+    }
+    QuerySpec spec;
+    spec.rows = 1000;
+    spec.filters = {Filter::Eq("model_name", std::string("A100"))};
+    std::vector<Record> rows;
+    auto st = store_->Transaction([&](Store::Writer& w) -> Status {
+      auto r = w.SelectAnyOf(*FindModel("gpu"), spec, "uuid", uuids);
+      if (!r) return Fail(r.error());
+      rows = std::move(*r);
+      return Ok();
+    });
+    ASSERT_TRUE(st) << st.error().ToString();
+    std::set<std::string> got;
+    for (const auto& r : rows) got.insert(r.Key());
+    EXPECT_EQ(got, expected) << n << " values";
+    EXPECT_EQ(rows.size(), expected.size()) << n << " values: a row came twice";
+  }
+  auto bad = store_->Transaction([&](Store::Writer& w) -> Status {
+    Value v[] = {std::string("x")};
+    auto r = w.SelectAnyOf(*FindModel("gpu"), {}, "no_such_field", v);
+    if (!r) return Fail(r.error());
+    return Ok();
+  });
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
 }
 
 TEST_P(StoreTest, FiltersSortsPagesAndFacets) {

@@ -82,7 +82,9 @@ class AlertService {
   //  - any other alert becomes a `health-event` row of kind "alert" (ended when resolved);
   //  - an alert whose labels cannot name its session or cluster is kept in the inbox with
   //    processed=false and the reason, and counted in not_applied; it does not fail the delivery.
-  // `received_at` is stored as the inbox row's received time.
+  // The body's reads and writes are batched (a few queries, one upsert per model) with the effect
+  // of applying its alerts one by one in body order. `received_at` is stored as the inbox row's
+  // received time.
   // Errors: ParseWebhook's (kPayloadTooLarge, kInvalidArgument) with nothing stored; the store's
   // (kUnavailable, kInternal, ...) with the transaction rolled back, so nothing is stored either
   // and Alertmanager's retry applies the delivery whole.
