@@ -24,6 +24,7 @@
 #include "collect/hub_syncer.h"
 #include "collect/metric_catalog.h"
 #include "collect/prom_stream.h"
+#include "collect/test_util.h"
 #include "sim/exposition.h"
 #include "sim/fleet.h"
 
@@ -53,19 +54,6 @@ double CurrentRssMiB() {
   return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / 1048576.0;
 }
 
-void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (char c : s) {
-    if (c == '"' || c == '\\') out->push_back('\\');
-    if (c == '\n') {
-      out->append("\\n");
-      continue;
-    }
-    out->push_back(c);
-  }
-  out->push_back('"');
-}
-
 // The answer of each family query, as Prometheus would write it.
 std::vector<std::string> RenderAnswers(const SampleSet& set, double ts) {
   int count = 0;
@@ -90,19 +78,7 @@ std::vector<std::string> RenderAnswers(const SampleSet& set, double ts) {
     std::string& b = out[static_cast<size_t>(f)];
     if (!first[static_cast<size_t>(f)]) b.push_back(',');
     first[static_cast<size_t>(f)] = false;
-    b += R"({"metric":{"__name__":)";
-    AppendJsonString(set.Metric(s), &b);
-    for (const LabelPair& p : set.Labels(s)) {
-      b.push_back(',');
-      AppendJsonString(set.String(p.name), &b);
-      b.push_back(':');
-      AppendJsonString(set.String(p.value), &b);
-    }
-    b += R"(},"value":[)";
-    b += ts_text;
-    b += ",\"";
-    b += fmt::format("{}", s.value);
-    b += "\"]}";
+    testing::AppendVectorSeries(set, s, &b, ts_text);
   }
   for (auto& body : out) body += "]}}";
   return out;

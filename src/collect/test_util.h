@@ -1,4 +1,5 @@
-// Helpers shared by the collect tests: fixture loading, Prometheus answers rendered from samples.
+// Helpers shared by the collect tests and benches: fixture loading, Prometheus answers rendered
+// from samples.
 #pragma once
 
 #include <fstream>
@@ -37,23 +38,32 @@ inline void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
 }
 
-// Renders the samples of `set` at indices [begin, end) as one instant-query answer, as
-// Prometheus writes it: {"metric":{"__name__":...,labels...},"value":[ts,"v"]} per sample.
+// Appends sample `s` of `set` as one series of an instant-query answer, as Prometheus writes it:
+// {"metric":{"__name__":...,labels...},"value":[ts,"v"]}; `ts_text` overrides its timestamp.
+inline void AppendVectorSeries(const SampleSet& set, const Sample& s, std::string* out,
+                               std::string_view ts_text = {}) {
+  *out += R"({"metric":{"__name__":)";
+  AppendJsonString(set.Metric(s), out);
+  for (const LabelPair& p : set.Labels(s)) {
+    out->push_back(',');
+    AppendJsonString(set.String(p.name), out);
+    out->push_back(':');
+    AppendJsonString(set.String(p.value), out);
+  }
+  if (ts_text.empty()) {
+    *out += fmt::format(R"(}},"value":[{:.3f},"{}"]}})", static_cast<double>(s.timestamp_ms) / 1e3,
+                        s.value);
+  } else {
+    *out += fmt::format(R"(}},"value":[{},"{}"]}})", ts_text, s.value);
+  }
+}
+
+// Renders the samples of `set` at indices [begin, end) as one instant-query answer.
 inline std::string RenderVectorAnswer(const SampleSet& set, size_t begin, size_t end) {
   std::string out = R"({"status":"success","data":{"resultType":"vector","result":[)";
   for (size_t i = begin; i < end; ++i) {
-    const Sample& s = set.samples()[i];
     if (i != begin) out.push_back(',');
-    out += R"({"metric":{"__name__":)";
-    AppendJsonString(set.Metric(s), &out);
-    for (const LabelPair& p : set.Labels(s)) {
-      out.push_back(',');
-      AppendJsonString(set.String(p.name), &out);
-      out.push_back(':');
-      AppendJsonString(set.String(p.value), &out);
-    }
-    out += fmt::format(R"(}},"value":[{:.3f},"{}"]}})", static_cast<double>(s.timestamp_ms) / 1e3,
-                       s.value);
+    AppendVectorSeries(set, set.samples()[i], &out);
   }
   out += "]}}";
   return out;
