@@ -19,12 +19,8 @@ constexpr int kRows = 30;
 class RestSearchTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    url_ = testing::FreshDatabase(GetParam());
-    ASSERT_FALSE(url_.empty()) << "no database for " << GetParam()
-                               << " (PostgreSQL is started by the ctest fixture tests/pg.sh)";
-    auto s = store::Store::Open({url_, 4, true});
-    ASSERT_TRUE(s) << s.error().ToString();
-    store_ = std::move(*s);
+    testing::OpenFreshStore(GetParam(), &url_, &store_);
+    if (HasFatalFailure()) return;
     for (const auto& m : model::Models()) {
       if (m.internal) continue;
       rows_[m.name] = testing::GenericRows(m, kRows);

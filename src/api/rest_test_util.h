@@ -56,6 +56,18 @@ inline std::string FreshDatabase(const std::string& backend) {
   return base.substr(0, base.rfind('/') + 1) + name;
 }
 
+// Opens a store on a fresh database of `backend` ("sqlite" or "postgres") into `*url`/`*store`;
+// fails the test when there is none.
+inline void OpenFreshStore(const std::string& backend, std::string* url,
+                           std::unique_ptr<store::Store>* store) {
+  *url = FreshDatabase(backend);
+  ASSERT_FALSE(url->empty()) << "no database for " << backend
+                             << " (PostgreSQL is started by the ctest fixture tests/pg.sh)";
+  auto s = store::Store::Open({*url, 4, true});
+  ASSERT_TRUE(s) << s.error().ToString();
+  *store = std::move(*s);
+}
+
 // The callers a test can pick with the X-Test-Caller header.
 inline std::map<std::string, Caller> TestCallers() {
   std::map<std::string, Caller> out;

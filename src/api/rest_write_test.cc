@@ -15,12 +15,8 @@ using testing::JsonOf;
 class RestWriteTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    url_ = testing::FreshDatabase(GetParam());
-    ASSERT_FALSE(url_.empty()) << "no database for " << GetParam()
-                               << " (PostgreSQL is started by the ctest fixture tests/pg.sh)";
-    auto s = store::Store::Open({url_, 4, true});
-    ASSERT_TRUE(s) << s.error().ToString();
-    store_ = std::move(*s);
+    testing::OpenFreshStore(GetParam(), &url_, &store_);
+    if (HasFatalFailure()) return;
     events_.poll = std::chrono::milliseconds(50);
     events_.heartbeat = std::chrono::milliseconds(300);
     server_ = std::make_unique<testing::RestServer>(*store_, events_);
