@@ -224,6 +224,11 @@ int Main(int argc, char** argv) {
   malloc_trim(0);
   std::ofstream("/proc/self/clear_refs") << "5";
   const double sync_base = CurrentRssMiB();
+  {
+    struct mallinfo2 mi = mallinfo2();
+    fmt::print("  heap in use before syncs: {:.0f} MiB\n",
+               static_cast<double>(mi.uordblks + mi.hblkhd) / 1048576.0);
+  }
   // Sync #1 inserts the fleet; #2 and #3 update it with the answers of 30 s later and back
   // again, so every sync sees readings, states and holders that changed since the one before.
   HubSyncer syncer(ho, **store, std::make_unique<PreparedSource>(&answers));
@@ -247,6 +252,9 @@ int Main(int argc, char** argv) {
         i + 1, Since(t), CpuSeconds() - cpu, r->collect_seconds, r->store_seconds,
         r->counts.entities, r->counts.allocations_opened, r->counts.allocations_closed,
         r->counts.gone);
+    struct mallinfo2 mi = mallinfo2();
+    fmt::print("  heap in use after sync: {:.0f} MiB, RSS {:.0f} MiB\n",
+               static_cast<double>(mi.uordblks + mi.hblkhd) / 1048576.0, CurrentRssMiB());
   }
   const double sync_peak = HighWaterMiB();
   fmt::print(
