@@ -257,6 +257,21 @@ int Main(int argc, char** argv) {
                static_cast<double>(mi.uordblks + mi.hblkhd) / 1048576.0, CurrentRssMiB());
   }
   const double sync_peak = HighWaterMiB();
+  // A restarted worker: a new syncer loads its mirror of the hub from the store first.
+  {
+    answers.swap(later);
+    HubSyncer restarted(ho, **store, std::make_unique<PreparedSource>(&answers));
+    auto t = std::chrono::steady_clock::now();
+    auto r = restarted.SyncOnce(now + std::chrono::seconds(90));
+    if (!r) {
+      fmt::print(stderr, "{}\n", r.error().message);
+      return 1;
+    }
+    fmt::print(
+        "sync after a restart (mirror loaded from the store): {:.3f} s (store {:.3f} s), "
+        "{} entities, {} gone\n",
+        Since(t), r->store_seconds, r->counts.entities, r->counts.gone);
+  }
   fmt::print(
       "RSS: baseline with answers held {:.0f} MiB, peak {:.0f} MiB; peak above baseline "
       "{:.0f} MiB = {:.0f} bytes per GPU\n",
