@@ -25,66 +25,17 @@
 
 #include "model/registry.h"
 #include "store/store.h"
+#include "testing/process.h"
 
 namespace aitelemetry {
 namespace {
 
 namespace fs = std::filesystem;
+using test_support::FreePort;
+using test_support::Process;
+using test_support::Shell;
+using test_support::Slurp;
 const std::string kBinary = std::string(AITELEMETRY_BINARY_DIR) + "/aitelemetry";
-
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Runs `command` through the shell; returns its exit status.
-int Shell(const std::string& command) {
-  int rc = std::system(command.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-}
-
-// A child process (via /bin/sh -c exec ...), stopped with SIGTERM when destroyed.
-class Process {
- public:
-  Process(const std::string& command, const fs::path& log) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      std::string full = "exec " + command + " > '" + log.string() + "' 2>&1";
-      ::execl("/bin/sh", "sh", "-c", full.c_str(), static_cast<char*>(nullptr));
-      std::_Exit(127);
-    }
-  }
-  ~Process() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 100; ++i) {
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
- private:
-  pid_t pid_ = -1;
-};
 
 // Waits until `command` exits 0, up to `seconds`.
 bool WaitFor(const std::string& command, int seconds) {

@@ -10,7 +10,9 @@
 namespace aitelemetry::collect {
 namespace {
 
+using testing::Mutated;
 using testing::ReadFixture;
+using testing::Xorshift;
 
 TEST(ParsePrometheusResponse, VectorFixture) {
   Result<SampleSet> set = ParsePrometheusResponse(ReadFixture("vector.json"));
@@ -191,29 +193,10 @@ TEST(ParsePrometheusResponse, EnforcesLimits) {
 TEST(ParsePrometheusResponse, RandomMutationsNeverCrash) {
   const std::string base = ReadFixture("vector.json");
   ASSERT_FALSE(base.empty());
-  uint64_t seed = 0x9e3779b97f4a7c15ULL;
-  auto next = [&seed] {
-    seed ^= seed << 13;
-    seed ^= seed >> 7;
-    seed ^= seed << 17;
-    return seed;
-  };
+  Xorshift next;
   int ok = 0;
   for (int i = 0; i < 5000; ++i) {
-    std::string body = base;
-    switch (i % 3) {
-      case 0:
-        body.resize(next() % body.size());
-        break;
-      case 1:
-        for (int flips = 1 + static_cast<int>(next() % 3); flips > 0; --flips) {
-          body[next() % body.size()] = static_cast<char>(next() & 0xff);
-        }
-        break;
-      default:
-        body.erase(next() % body.size(), 1 + next() % 16);
-        break;
-    }
+    std::string body = Mutated(base, i, next);
     Result<SampleSet> r = ParsePrometheusResponse(body);
     if (r) {
       ++ok;

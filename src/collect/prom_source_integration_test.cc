@@ -16,24 +16,13 @@
 #include <gtest/gtest.h>
 
 #include "collect/prom_source.h"
+#include "testing/process.h"
 
 namespace aitelemetry::collect {
 namespace {
 
 constexpr char kPrometheus[] = "/usr/bin/prometheus";
-
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
+using test_support::FreePort;
 
 class PrometheusFixture : public ::testing::Test {
  protected:

@@ -14,7 +14,9 @@
 namespace aitelemetry::collect {
 namespace {
 
+using testing::Mutated;
 using testing::ReadFixture;
+using testing::Xorshift;
 
 std::string Wrap(const std::string& result) {
   return R"({"status":"success","data":{"resultType":"vector","result":[)" + result + "]}}";
@@ -387,29 +389,10 @@ TEST(PromStreamParser, EnforcesLimits) {
 TEST(PromStreamParser, RandomMutationsAgreeWithTheDomParser) {
   const std::string base = ReadFixture("vector.json");
   ASSERT_FALSE(base.empty());
-  uint64_t seed = 0x9e3779b97f4a7c15ULL;
-  auto next = [&seed] {
-    seed ^= seed << 13;
-    seed ^= seed >> 7;
-    seed ^= seed << 17;
-    return seed;
-  };
+  Xorshift next;
   int ok = 0;
   for (int i = 0; i < 5000; ++i) {
-    std::string body = base;
-    switch (i % 3) {
-      case 0:
-        body.resize(next() % body.size());
-        break;
-      case 1:
-        for (int flips = 1 + static_cast<int>(next() % 3); flips > 0; --flips) {
-          body[next() % body.size()] = static_cast<char>(next() & 0xff);
-        }
-        break;
-      default:
-        body.erase(next() % body.size(), 1 + next() % 16);
-        break;
-    }
+    std::string body = Mutated(base, i, next);
     Result<SampleSet> want = ParsePrometheusResponse(body);
     Result<SampleSet> got = ParsePrometheusStream(body, {}, 1 + next() % 100);
     ASSERT_EQ(bool(want), bool(got))

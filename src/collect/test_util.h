@@ -2,6 +2,7 @@
 // from samples.
 #pragma once
 
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -36,6 +37,39 @@ inline void AppendJsonString(std::string_view s, std::string* out) {
     }
   }
   out->push_back('"');
+}
+
+// A small deterministic generator for mutation tests (xorshift64).
+class Xorshift {
+ public:
+  uint64_t operator()() {
+    seed_ ^= seed_ << 13;
+    seed_ ^= seed_ >> 7;
+    seed_ ^= seed_ << 17;
+    return seed_;
+  }
+
+ private:
+  uint64_t seed_ = 0x9e3779b97f4a7c15ULL;
+};
+
+// The `i`-th mutation of `base` (not empty): truncated, a few bytes flipped, or a run erased.
+inline std::string Mutated(const std::string& base, int i, Xorshift& next) {
+  std::string body = base;
+  switch (i % 3) {
+    case 0:
+      body.resize(next() % body.size());
+      break;
+    case 1:
+      for (int flips = 1 + static_cast<int>(next() % 3); flips > 0; --flips) {
+        body[next() % body.size()] = static_cast<char>(next() & 0xff);
+      }
+      break;
+    default:
+      body.erase(next() % body.size(), 1 + next() % 16);
+      break;
+  }
+  return body;
 }
 
 // Appends sample `s` of `set` as one series of an instant-query answer, as Prometheus writes it:

@@ -49,6 +49,7 @@
 #include "oidc/node_peer.h"
 #include "store/change_feed.h"
 #include "store/store.h"
+#include "testing/process.h"
 
 namespace aitelemetry {
 namespace {
@@ -56,18 +57,7 @@ namespace {
 using Json = nlohmann::json;
 using KeySet = std::set<std::string>;
 namespace fs = std::filesystem;
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
+using test_support::FreePort;
 
 // ---- The fleet ---------------------------------------------------------------------------------
 
