@@ -9,6 +9,7 @@
 #include <malloc.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -232,6 +233,7 @@ int Main(int argc, char** argv) {
   // Sync #1 inserts the fleet; #2 and #3 update it with the answers of 30 s later and back
   // again, so every sync sees readings, states and holders that changed since the one before.
   HubSyncer syncer(ho, **store, std::make_unique<PreparedSource>(&answers));
+  double sync_peak = 0;
   for (int i = 0; i < 3; ++i) {
     if (i > 0) {
       answers.swap(later);
@@ -239,9 +241,15 @@ int Main(int argc, char** argv) {
       // into the file in between. A short pause lets it finish, as the interval would.
       std::this_thread::sleep_for(std::chrono::seconds(3));
     }
+    // This sync's own high-water mark, above what was resident before it.
+    const double hwm_before = HighWaterMiB();
+    std::ofstream("/proc/self/clear_refs") << "5";
+    const double rss_before = CurrentRssMiB();
     auto t = std::chrono::steady_clock::now();
     const double cpu = CpuSeconds();
     auto r = syncer.SyncOnce(now + std::chrono::seconds(30 * i));
+    const double this_peak = HighWaterMiB();
+    sync_peak = std::max({sync_peak, hwm_before, this_peak});
     if (!r) {
       fmt::print(stderr, "{}\n", r.error().message);
       return 1;
@@ -253,10 +261,13 @@ int Main(int argc, char** argv) {
         r->counts.entities, r->counts.allocations_opened, r->counts.allocations_closed,
         r->counts.gone);
     struct mallinfo2 mi = mallinfo2();
-    fmt::print("  heap in use after sync: {:.0f} MiB, RSS {:.0f} MiB\n",
-               static_cast<double>(mi.uordblks + mi.hblkhd) / 1048576.0, CurrentRssMiB());
+    fmt::print(
+        "  heap in use after sync: {:.0f} MiB, RSS {:.0f} MiB (peak during it {:.0f} MiB: {:.0f} "
+        "MiB above the sync before it, {:.0f} MiB above the start of the syncs)\n",
+        static_cast<double>(mi.uordblks + mi.hblkhd) / 1048576.0, CurrentRssMiB(), this_peak,
+        this_peak - rss_before, this_peak - sync_base);
   }
-  const double sync_peak = HighWaterMiB();
+  sync_peak = std::max(sync_peak, HighWaterMiB());
   // A restarted worker: a new syncer loads its mirror of the hub from the store first.
   {
     answers.swap(later);

@@ -112,8 +112,6 @@ void HubMirror::Clear() {
   for (auto& m : entities_) m.clear();
   allocations_.clear();
   events_.clear();
-  usage_.Clear();
-  usage_hour_ = kNoTime;
   names_.assign(1, "");
   name_ids_ = {{"", 0}};
 }
@@ -207,19 +205,6 @@ Status HubMirror::Load(store::Store::Writer& w, const std::string& hub) {
   }
   loaded_ = true;
   return Ok();
-}
-
-Result<UsageAccumulator*> HubMirror::Usage(store::Store::Writer& w, int64_t hour_ns) {
-  if (usage_hour_ == hour_ns) return &usage_;
-  usage_.Clear();
-  usage_hour_ = kNoTime;
-  std::vector<Record> rows;
-  auto st = ForEachRow(w, M("usage"), {Filter::Eq("hub", hub_), Filter::Eq("hour", hour_ns)},
-                       [&](const Record& r) { rows.push_back(r); });
-  if (!st) return Fail(st.error());
-  usage_.Load(rows);
-  usage_hour_ = hour_ns;
-  return &usage_;
 }
 
 }  // namespace aitelemetry::collect

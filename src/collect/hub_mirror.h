@@ -7,7 +7,8 @@
 // indexed digest changed is upserted; one whose readings changed gets an UPDATE of the readings
 // by key, which touches no index; an unchanged row only needs last_seen_at, which one statement
 // per model sets for all of them. It also keeps state and holder for the change feed, the open
-// allocations and health events, and the current hour's usage sums.
+// allocations and health events. (The hour's usage sums it does not keep: the store adds each
+// sample to them, see Writer::UpsertAdding.)
 //
 // The mirror must describe the store exactly. It is (re)loaded inside the sync's transaction when
 // it is empty, when the hub row's last_sync_at is not the one it wrote last (another writer: a
@@ -77,21 +78,14 @@ class HubMirror {
   const std::string& hub() const { return hub_; }
   // The last_sync_at this mirror's last successful write gave the hub row.
   int64_t written_at() const { return written_at_; }
-  // Records that the sync at `t` committed what it wrote: the usage rows written are stored.
-  void Committed(int64_t t) {
-    written_at_ = t;
-    usage_.MarkWritten();
-  }
+  // Records that the sync at `t` committed what it wrote.
+  void Committed(int64_t t) { written_at_ = t; }
 
   // Forgets everything: the next sync reloads.
   void Clear();
 
   // Reads the hub's entities, open allocations and open health events from the store.
   [[nodiscard]] Status Load(store::Store::Writer& w, const std::string& hub);
-
-  // The usage sums of `hour_ns` for this hub, loaded from the store when the mirror holds another
-  // hour (or none).
-  [[nodiscard]] Result<UsageAccumulator*> Usage(store::Store::Writer& w, int64_t hour_ns);
 
   std::unordered_map<std::string, Entity>& entities(size_t model_index) {
     return entities_[model_index];
@@ -112,8 +106,6 @@ class HubMirror {
   std::array<std::unordered_map<std::string, Entity>, kSyncedModels.size()> entities_;
   std::unordered_map<std::string, Open> allocations_;
   std::unordered_map<std::string, Open> events_;
-  UsageAccumulator usage_;
-  int64_t usage_hour_ = kNoTime;
   std::vector<std::string> names_ = {""};
   std::unordered_map<std::string, uint32_t, model::Model::NameHash, std::equal_to<>> name_ids_ = {
       {"", 0}};

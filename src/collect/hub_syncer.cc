@@ -83,7 +83,6 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
   if (report.caught_up_hours > 0) mirror_.Clear();  // the catch-up rewrote usage hours
 
   const bool count_usage = !counted || at > *counted;
-  const int64_t hour = ToUnixNanos(FloorToHour(at));
   const auto store_start = std::chrono::steady_clock::now();
   const model::Model& usage_model = *model::FindModel("usage");
   Status st = Ok();
@@ -95,33 +94,23 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
       WriteBehind wb(options_.write_behind);
       std::optional<Timestamp> through = counted;
       if (count_usage) {
-        auto usage = mirror_.Usage(w, hour);
-        if (!usage) return Fail(usage.error());
-        (*usage)->Add(snap, at, options_.interval, &energy_);
-        auto s = (*usage)->WriteChanged(
-            2000, [&](std::vector<model::Record>& batch, bool stored) -> Status {
-              if (!stored) {
-                return wb.Submit([&w, &usage_model, rows = std::move(batch)] {
-                  return w.Upsert(usage_model, rows);
-                });
-              }
-              // Laid out for the statement here, so the writing thread only binds.
-              const auto fields = UsageAccumulator::SumFields();
-              std::vector<model::Value> flat;
-              flat.reserve(batch.size() * (fields.size() + 2));
-              for (auto& r : batch) {
-                store::Store::Writer::AppendUpdateRow(usage_model, fields, std::move(r), &flat);
-              }
-              return wb.Submit([&w, &usage_model, fields, flat = std::move(flat),
-                                rows = batch.size()]() -> Status {
-                auto n = w.UpdateFieldsFlat(usage_model, fields, flat);
-                if (!n) return Fail(n.error());
-                if (*n == static_cast<int64_t>(rows)) return Ok();
-                return Fail(ErrorCode::kAborted,
-                            fmt::format("usage: {} of {} rows of the hour are not in the store",
-                                        static_cast<int64_t>(rows) - *n, rows));
-              });
-            });
+        // The store keeps the hour's sums: each row adds this sample's share to its stored row.
+        std::vector<model::Record> batch;
+        auto submit = [&]() -> Status {
+          return wb.Submit([&w, &usage_model, rows = std::move(batch)] {
+            return w.UpsertAdding(usage_model, rows, UsageAccumulator::SumFields());
+          });
+        };
+        auto s = ForEachUsageRow(snap, at, options_.interval, &energy_,
+                                 [&](model::Record&& r) -> Status {
+                                   batch.push_back(std::move(r));
+                                   if (batch.size() < 2000) return Ok();
+                                   auto st = submit();
+                                   batch = {};
+                                   batch.reserve(2000);
+                                   return st;
+                                 });
+        if (s && !batch.empty()) s = submit();
         if (!s) {
           (void)wb.Drain();
           return s;

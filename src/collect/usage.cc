@@ -1,5 +1,6 @@
 #include "collect/usage.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace aitelemetry::collect {
@@ -52,61 +53,94 @@ std::string UsageAccumulator::RowKey(std::string_view device_key, std::string_vi
   return key;
 }
 
-void UsageAccumulator::AddUnit(const Snapshot& snap, const GpuEntry& gpu,
-                               const std::string& device_key, const DeviceReadings& readings,
-                               double share, const std::vector<Holder>& holders,
-                               double energy_joules, Timestamp hour, std::string_view hour_text,
-                               double step_seconds) {
-  const NodeEntry& node = snap.nodes[gpu.node];
+void UsageSums::Add(const UsageSums& o) {
+  allocated += o.allocated;
+  gpu_equivalent += o.gpu_equivalent;
+  AddKnown(active, o.active);
+  idle += o.idle;
+  AddKnown(memory, o.memory);
+  AddKnown(energy, o.energy);
+  samples += o.samples;
+}
+
+namespace {
+
+// The "usage" fields a row is made of, by index.
+struct UsageFields {
+  const model::Model& m = *model::FindModel("usage");
+  int key = m.FieldIndex("key"), hour = m.FieldIndex("hour"), hub = m.FieldIndex("hub"),
+      cluster = m.FieldIndex("cluster"), project = m.FieldIndex("project"),
+      node = m.FieldIndex("node"), device_key = m.FieldIndex("device_key"),
+      model_name = m.FieldIndex("model_name");
+  std::span<const int> sums = UsageAccumulator::SumFields();
+  static const UsageFields& Get() {
+    static const UsageFields f;
+    return f;
+  }
+};
+
+// Sets the sums of a "usage" record (in SumFields order).
+void SetSums(const UsageFields& f, const UsageSums& u, model::Record& r) {
+  r.values[f.sums[0]] = u.allocated;
+  r.values[f.sums[1]] = u.gpu_equivalent;
+  r.values[f.sums[2]] = Real(u.active);
+  r.values[f.sums[3]] = u.idle;
+  r.values[f.sums[4]] = Real(u.memory);
+  r.values[f.sums[5]] = Real(u.energy);
+  r.values[f.sums[6]] = u.samples;
+}
+
+// What one sample of one unit (a whole GPU, or a MIG slice with its compute `share`) adds:
+// calls add(namespace, sums) once per distinct project among its holders (their shares summed),
+// or add(nullptr, sums) for a unit nobody holds.
+template <typename AddFn>
+void UnitSample(const DeviceReadings& readings, double share, const std::vector<Holder>& holders,
+                double energy_joules, double step_seconds, AddFn add) {
   const double activity = Activity(readings);
   const double memory = readings.Get(Signal::kFbUsed);
   const size_t k = holders.empty() ? 1 : holders.size();
   const double part = step_seconds / static_cast<double>(k);
-  auto touch = [&](const Holder* h) -> Row& {
-    std::string key =
-        RowKey(device_key, h ? std::string_view(h->ns) : std::string_view(), hour_text);
-    auto [it, inserted] = rows_.try_emplace(std::move(key));
-    Row& row = it->second;
-    row.changed = true;
-    if (inserted) {
-      row.hub = snap.hub;
-      row.cluster = snap.clusters[node.cluster].name;
-      row.node = node.name;
-      row.device_key = device_key;
-      row.model_name = gpu.model_name;
-      row.hour_ns = ToUnixNanos(hour);
-      row.has_project = h != nullptr;
-      if (h) row.project = h->ns;
-    }
-    return row;
-  };
   const double energy = energy_joules * (std::isnan(share) ? kUnknown : share);
   if (holders.empty()) {
-    Row& row = touch(nullptr);
-    row.samples += 1;
-    if (!std::isnan(activity)) AddKnown(row.active, part * share * activity);
-    if (!std::isnan(memory)) AddKnown(row.memory, memory * part);
-    AddKnown(row.energy, energy);
+    UsageSums u;
+    u.samples = 1;
+    if (!std::isnan(activity)) u.active = part * share * activity;
+    if (!std::isnan(memory)) u.memory = memory * part;
+    u.energy = energy;
+    add(static_cast<const std::string*>(nullptr), u);
     return;
   }
+  // Holders are few (time-slicing shares a GPU among a handful): a linear merge by namespace.
+  std::vector<std::pair<const std::string*, UsageSums>> per_project;
+  per_project.reserve(holders.size());
   for (const Holder& h : holders) {
-    Row& row = touch(&h);
-    row.samples += 1;
-    row.allocated += part;
-    if (!std::isnan(share)) row.gpu_equivalent += part * share;
+    UsageSums u;
+    u.samples = 1;
+    u.allocated = part;
+    if (!std::isnan(share)) u.gpu_equivalent = part * share;
     if (!std::isnan(activity) && !std::isnan(share)) {
-      AddKnown(row.active, part * share * activity);
-      if (activity == 0) row.idle += part * share;
+      u.active = part * share * activity;
+      if (activity == 0) u.idle = part * share;
     }
-    if (!std::isnan(memory)) AddKnown(row.memory, memory * part);
-    AddKnown(row.energy, energy / static_cast<double>(k));
+    if (!std::isnan(memory)) u.memory = memory * part;
+    u.energy = energy / static_cast<double>(k);
+    auto it = std::find_if(per_project.begin(), per_project.end(),
+                           [&](const auto& p) { return *p.first == h.ns; });
+    if (it == per_project.end()) {
+      per_project.emplace_back(&h.ns, u);
+    } else {
+      it->second.Add(u);
+    }
   }
+  for (const auto& [ns, u] : per_project) add(ns, u);
 }
 
-void UsageAccumulator::Add(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* energy) {
-  const Timestamp hour = FloorToHour(t);
-  const std::string hour_text = FormatRfc3339(hour);
+// Calls unit(gpu, device_key, readings, share, holders, joules) for each unit of `snap`.
+template <typename UnitFn>
+void ForEachUnit(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* energy,
+                 UnitFn unit) {
   const double step_seconds = std::chrono::duration<double>(step).count();
+  std::string device_key;
   for (uint32_t g = 0; g < snap.gpus.size(); ++g) {
     const GpuEntry& gpu = snap.gpus[g];
     const double counter = gpu.readings.Get(Signal::kEnergy);
@@ -115,92 +149,102 @@ void UsageAccumulator::Add(const Snapshot& snap, Timestamp t, Nanos step, Energy
                            : (std::isnan(power) ? kUnknown : power * step_seconds);
     const std::string gpu_key = GpuKeyOf(snap, g);
     if (!gpu.mig()) {
-      AddUnit(snap, gpu, gpu_key, gpu.readings, 1.0, gpu.holders, joules, hour, hour_text,
-              step_seconds);
+      if (!unit(gpu, gpu_key, gpu.readings, 1.0, gpu.holders, joules, step_seconds)) return;
       continue;
     }
     for (uint32_t si : gpu.slices) {
       const SliceEntry& slice = snap.slices[si];
-      AddUnit(snap, gpu, model::SliceKey(gpu_key, slice.gpu_i_id), slice.readings,
-              slice.compute_share, slice.holders, joules, hour, hour_text, step_seconds);
+      device_key = model::SliceKey(gpu_key, slice.gpu_i_id);
+      if (!unit(gpu, device_key, slice.readings, slice.compute_share, slice.holders, joules,
+                step_seconds)) {
+        return;
+      }
     }
   }
 }
 
-void UsageAccumulator::Load(const std::vector<model::Record>& rows) {
-  for (const model::Record& r : rows) {
-    Row row;
-    row.hub = r.GetString("hub");
-    row.cluster = r.GetString("cluster");
-    row.has_project = !model::IsNull(r.Get("project"));
-    row.project = r.GetString("project");
-    row.node = r.GetString("node");
-    row.device_key = r.GetString("device_key");
-    row.model_name = r.GetString("model_name");
-    if (auto* h = std::get_if<int64_t>(&r.Get("hour"))) row.hour_ns = *h;
-    auto real = [&](const char* f, double fallback) {
-      double d = 0;
-      return model::AsDouble(r.Get(f), &d) ? d : fallback;
-    };
-    row.allocated = real("allocated_seconds", 0);
-    row.gpu_equivalent = real("gpu_equivalent_seconds", 0);
-    row.active = real("active_seconds", kUnknown);
-    row.idle = real("idle_seconds", 0);
-    row.memory = real("memory_byte_seconds", kUnknown);
-    row.energy = real("energy_joules", kUnknown);
-    row.samples = static_cast<int64_t>(real("samples", 0));
-    row.stored = true;
-    rows_[r.Key()] = std::move(row);
-  }
+}  // namespace
+
+void UsageAccumulator::Add(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* energy) {
+  const Timestamp hour = FloorToHour(t);
+  const std::string hour_text = FormatRfc3339(hour);
+  ForEachUnit(
+      snap, t, step, energy,
+      [&](const GpuEntry& gpu, const std::string& device_key, const DeviceReadings& readings,
+          double share, const std::vector<Holder>& holders, double joules, double step_seconds) {
+        UnitSample(readings, share, holders, joules, step_seconds,
+                   [&](const std::string* ns, const UsageSums& u) {
+                     auto [it, inserted] = rows_.try_emplace(
+                         RowKey(device_key, ns ? std::string_view(*ns) : "", hour_text));
+                     Row& row = it->second;
+                     if (inserted) {
+                       const NodeEntry& node = snap.nodes[gpu.node];
+                       row.hub = snap.hub;
+                       row.cluster = snap.clusters[node.cluster].name;
+                       row.node = node.name;
+                       row.device_key = device_key;
+                       row.model_name = gpu.model_name;
+                       row.hour_ns = ToUnixNanos(hour);
+                       row.has_project = ns != nullptr;
+                       if (ns) row.project = *ns;
+                     }
+                     row.sums.Add(u);
+                   });
+        return true;
+      });
 }
 
-model::Record UsageAccumulator::ToRecord(const std::string& key, const Row& row,
-                                         bool sums_only) const {
-  static const model::Model& m = *model::FindModel("usage");
-  model::Record r(m);
-  r.Set("key", key);
-  r.Set("hour", row.hour_ns);
-  r.Set("allocated_seconds", row.allocated);
-  r.Set("gpu_equivalent_seconds", row.gpu_equivalent);
-  r.Set("active_seconds", Real(row.active));
-  r.Set("idle_seconds", row.idle);
-  r.Set("memory_byte_seconds", Real(row.memory));
-  r.Set("energy_joules", Real(row.energy));
-  r.Set("samples", row.samples);
-  if (sums_only) return r;
-  r.Set("hub", row.hub);
-  r.Set("cluster", row.cluster);
-  if (row.has_project) r.Set("project", row.project);
-  r.Set("node", row.node);
-  r.Set("device_key", row.device_key);
-  if (!row.model_name.empty()) r.Set("model_name", row.model_name);
-  return r;
+Status ForEachUsageRow(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* energy,
+                       const std::function<Status(model::Record&&)>& emit) {
+  const UsageFields& f = UsageFields::Get();
+  const Timestamp hour = FloorToHour(t);
+  const std::string hour_text = FormatRfc3339(hour);
+  const int64_t hour_ns = ToUnixNanos(hour);
+  Status st = Ok();
+  ForEachUnit(
+      snap, t, step, energy,
+      [&](const GpuEntry& gpu, const std::string& device_key, const DeviceReadings& readings,
+          double share, const std::vector<Holder>& holders, double joules, double step_seconds) {
+        UnitSample(readings, share, holders, joules, step_seconds,
+                   [&](const std::string* ns, const UsageSums& u) {
+                     if (!st) return;
+                     const NodeEntry& node = snap.nodes[gpu.node];
+                     model::Record r(f.m);
+                     r.values[f.key] = UsageAccumulator::RowKey(
+                         device_key, ns ? std::string_view(*ns) : "", hour_text);
+                     r.values[f.hour] = hour_ns;
+                     r.values[f.hub] = snap.hub;
+                     r.values[f.cluster] = snap.clusters[node.cluster].name;
+                     if (ns) r.values[f.project] = *ns;
+                     r.values[f.node] = node.name;
+                     r.values[f.device_key] = device_key;
+                     if (!gpu.model_name.empty()) r.values[f.model_name] = gpu.model_name;
+                     SetSums(f, u, r);
+                     st = emit(std::move(r));
+                   });
+        return static_cast<bool>(st);
+      });
+  return st;
 }
 
 std::vector<model::Record> UsageAccumulator::Records() const {
+  const UsageFields& f = UsageFields::Get();
   std::vector<model::Record> out;
   out.reserve(rows_.size());
-  for (const auto& [key, row] : rows_) out.push_back(ToRecord(key, row, false));
-  return out;
-}
-
-Status UsageAccumulator::WriteChanged(
-    size_t batch,
-    const std::function<Status(std::vector<model::Record>&, bool stored)>& write) const {
-  std::vector<model::Record> out;
-  for (bool stored : {false, true}) {
-    for (const auto& [key, row] : rows_) {
-      if (!row.changed || row.stored != stored) continue;
-      out.push_back(ToRecord(key, row, stored));
-      if (out.size() < batch) continue;
-      if (auto st = write(out, stored); !st) return st;
-      out.clear();
-    }
-    if (out.empty()) continue;
-    if (auto st = write(out, stored); !st) return st;
-    out.clear();
+  for (const auto& [key, row] : rows_) {
+    model::Record r(f.m);
+    r.values[f.key] = key;
+    r.values[f.hour] = row.hour_ns;
+    r.values[f.hub] = row.hub;
+    r.values[f.cluster] = row.cluster;
+    if (row.has_project) r.values[f.project] = row.project;
+    r.values[f.node] = row.node;
+    r.values[f.device_key] = row.device_key;
+    if (!row.model_name.empty()) r.values[f.model_name] = row.model_name;
+    SetSums(f, row.sums, r);
+    out.push_back(std::move(r));
   }
-  return Ok();
+  return out;
 }
 
 std::span<const int> UsageAccumulator::SumFields() {
@@ -214,13 +258,6 @@ std::span<const int> UsageAccumulator::SumFields() {
     return out;
   }();
   return fields;
-}
-
-void UsageAccumulator::MarkWritten() {
-  for (auto& [key, row] : rows_) {
-    row.stored = true;
-    row.changed = false;
-  }
 }
 
 }  // namespace aitelemetry::collect

@@ -56,29 +56,34 @@ class EnergyTracker {
   std::unordered_map<std::string, Reading> last_;
 };
 
+// What samples add to one usage row. NaN: unknown (no sample could contribute).
+struct UsageSums {
+  double allocated = 0, gpu_equivalent = 0, active = kUnknown, idle = 0, memory = kUnknown,
+         energy = kUnknown;
+  int64_t samples = 0;
+  // Adds `o` field by field; an unknown sum plus a known one is the known one.
+  void Add(const UsageSums& o);
+};
+
+// Calls `emit` with one "usage" record per device (GPU or slice) and project that the sample
+// `snap` taken at `t` adds to, holding as its sums what this one sample adds (with every
+// descriptive field set), unit after unit, never the same key twice: what
+// Writer::UpsertAdding(usage, records, UsageAccumulator::SumFields()) adds to the stored hour.
+// `energy` as in UsageAccumulator::Add. Stops at the first error `emit` returns.
+Status ForEachUsageRow(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* energy,
+                       const std::function<Status(model::Record&&)>& emit);
+
 class UsageAccumulator {
  public:
   // Adds the sample `snap` taken at `t` standing for [t, t + step). `energy` may be null (energy
   // then comes from power alone).
   void Add(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* energy);
 
-  // Adds rows read back from the store (model "usage"), so a live hour continues where it was.
-  void Load(const std::vector<model::Record>& rows);
-
   // Returns one "usage" record per (device, project, hour) touched, in no particular order.
   std::vector<model::Record> Records() const;
 
-  // Calls `write` with the records of the rows added to since the last MarkWritten, at most
-  // `batch` at a time: with stored = false those never stored (Load marks rows stored), then
-  // with stored = true the others, as records with only the key, hour and sums set (`write` may
-  // move them away). Stops at the first error.
-  Status WriteChanged(
-      size_t batch,
-      const std::function<Status(std::vector<model::Record>&, bool stored)>& write) const;
-  // The fields of "usage" a sample adds to (what an update of a stored row sets).
+  // The fields of "usage" a sample adds to (what UpsertAdding adds).
   static std::span<const int> SumFields();
-  // Marks every row stored and unchanged (after ChangedRecords' rows were committed).
-  void MarkWritten();
   size_t size() const { return rows_.size(); }
   void Clear() { rows_.clear(); }
 
@@ -93,19 +98,8 @@ class UsageAccumulator {
     std::string hub, cluster, project, node, device_key, model_name;
     bool has_project = false;
     int64_t hour_ns = 0;
-    double allocated = 0, gpu_equivalent = 0, active = kUnknown, idle = 0, memory = kUnknown,
-           energy = kUnknown;
-    int64_t samples = 0;
-    bool stored = false;   // a row with this key is in the store
-    bool changed = false;  // added to since the last MarkWritten
+    UsageSums sums;
   };
-  // The row as a "usage" record; with `sums_only` only the key, hour and sums (what an update of
-  // a stored row sets).
-  model::Record ToRecord(const std::string& key, const Row& row, bool sums_only) const;
-  void AddUnit(const Snapshot& snap, const GpuEntry& gpu, const std::string& device_key,
-               const DeviceReadings& readings, double share, const std::vector<Holder>& holders,
-               double energy_joules, Timestamp hour, std::string_view hour_text,
-               double step_seconds);
 
   std::unordered_map<std::string, Row> rows_;
 };

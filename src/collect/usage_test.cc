@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -113,21 +114,81 @@ TEST(Usage, MigSlicesCountTheirShare) {
   EXPECT_NEAR(D(r, "energy_joules"), 100 * 600 * 3.0 / 7, 1e-9);
 }
 
-TEST(Usage, LoadThenAddContinuesAnHour) {
-  UsageAccumulator first;
-  Snapshot s = OneGpu(0.5, {{"a", "p", "c"}});
-  first.Add(s, kHour, minutes(1), nullptr);
-  UsageAccumulator resumed;
-  resumed.Load(first.Records());
-  resumed.Add(s, kHour + minutes(1), minutes(1), nullptr);
+// What the live sync writes (one row per device and project per sample, added up by the store)
+// sums to what the accumulator of the same samples holds, holders of one project sharing a GPU
+// merged into one row, unknown sums left null.
+TEST(Usage, RowsOfEachSampleAddUpToTheAccumulatedHour) {
+  Snapshot s = OneGpu(0.5, {{"a", "p1", "c"}, {"a", "p2", "c"}, {"b", "p3", "c"}});
+  GpuEntry free_gpu = s.gpus[0];
+  free_gpu.uuid = "GPU-2";
+  free_gpu.holders.clear();
+  free_gpu.readings.values[static_cast<int>(Signal::kFbUsed)] = NAN;
+  s.gpus.push_back(free_gpu);
   UsageAccumulator straight;
-  straight.Add(s, kHour, minutes(1), nullptr);
-  straight.Add(s, kHour + minutes(1), minutes(1), nullptr);
-  auto a = ByProject(resumed).at("a");
-  auto b = ByProject(straight).at("a");
-  for (const char* f : {"allocated_seconds", "active_seconds", "energy_joules", "samples"}) {
-    EXPECT_DOUBLE_EQ(D(a, f), D(b, f)) << f;
+  EnergyTracker energy_a, energy_b;
+  std::map<std::string, model::Record> added;  // key -> the stored row, as UpsertAdding keeps it
+  const auto sums = UsageAccumulator::SumFields();
+  for (int i = 0; i < 3; ++i) {
+    const Timestamp t = kHour + minutes(i);
+    s.gpus[0].readings.values[static_cast<int>(Signal::kEnergy)] = 1000.0 * (i + 1);
+    straight.Add(s, t, minutes(1), &energy_a);
+    std::set<std::string> keys;
+    auto st = ForEachUsageRow(s, t, minutes(1), &energy_b, [&](model::Record&& r) -> Status {
+      EXPECT_TRUE(keys.insert(r.Key()).second) << "twice in one sample: " << r.Key();
+      auto [it, fresh] = added.try_emplace(r.Key(), r);
+      if (fresh) return Ok();
+      for (int f : sums) {
+        double a = NAN, b = NAN;
+        const bool has_a = model::AsDouble(it->second.values[f], &a);
+        const bool has_b = model::AsDouble(r.values[f], &b);
+        if (!has_b) continue;
+        if (!has_a) {
+          it->second.values[f] = r.values[f];
+        } else if (std::holds_alternative<int64_t>(r.values[f])) {
+          it->second.values[f] =
+              std::get<int64_t>(it->second.values[f]) + std::get<int64_t>(r.values[f]);
+        } else {
+          it->second.values[f] = a + b;
+        }
+      }
+      return Ok();
+    });
+    ASSERT_TRUE(st);
+    EXPECT_EQ(keys.size(), 3u);  // GPU-1 for a and for b, GPU-2 unallocated
   }
+  auto want = straight.Records();
+  ASSERT_EQ(want.size(), added.size());
+  for (const auto& w : want) {
+    SCOPED_TRACE(w.Key());
+    ASSERT_TRUE(added.count(w.Key()));
+    const auto& got = added.at(w.Key());
+    for (size_t f = 0; f < w.values.size(); ++f) {
+      double a = NAN, b = NAN;
+      if (model::AsDouble(w.values[f], &a) && model::AsDouble(got.values[f], &b)) {
+        EXPECT_NEAR(a, b, 1e-9 * std::max(1.0, std::abs(a))) << w.model->fields[f].name;
+      } else {
+        EXPECT_EQ(w.values[f], got.values[f]) << w.model->fields[f].name;
+      }
+    }
+  }
+  const auto& a = added.at(UsageAccumulator::RowKey(GpuKeyOf(s, 0), "a", kHour));
+  EXPECT_EQ(std::get<int64_t>(a.Get("samples")), 6);  // two holders, three samples
+  EXPECT_DOUBLE_EQ(D(a, "allocated_seconds"), 3 * 2 * 60.0 / 3);
+  const auto& free_row = added.at(UsageAccumulator::RowKey(GpuKeyOf(s, 1), "", kHour));
+  EXPECT_TRUE(model::IsNull(free_row.Get("memory_byte_seconds")));
+  EXPECT_TRUE(model::IsNull(free_row.Get("project")));
+}
+
+// An error from the writer stops the rows at once and is returned.
+TEST(Usage, ForEachUsageRowStopsAtTheFirstError) {
+  Snapshot s = OneGpu(0.5, {{"a", "p1", "c"}, {"b", "p2", "c"}});
+  int calls = 0;
+  auto st = ForEachUsageRow(s, kHour, minutes(1), nullptr, [&](model::Record&&) -> Status {
+    ++calls;
+    return Fail(ErrorCode::kUnavailable, "down");
+  });
+  EXPECT_FALSE(st);
+  EXPECT_EQ(calls, 1);
 }
 
 }  // namespace

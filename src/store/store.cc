@@ -138,14 +138,27 @@ Status DropObsoleteIndexes(SqlConnection& conn, const Model& m) {
 // Inserts `records`; a row whose key is stored gets every written column updated, or with
 // `set_fields`, only those (none: the stored row is kept as it is).
 Status UpsertOn(SqlConnection& conn, const Model& m, std::span<const Record> records,
-                std::optional<std::span<const std::string>> set_fields = std::nullopt) {
+                std::optional<std::span<const std::string>> set_fields = std::nullopt,
+                std::span<const int> add_fields = {}) {
   if (records.empty()) return Ok();
+  std::vector<bool> add(m.fields.size(), false);
+  for (int i : add_fields) {
+    if (i <= 0 || static_cast<size_t>(i) >= m.fields.size() || m.fields[i].Has(model::kEditable) ||
+        m.fields[i].Has(model::kWriteOnce) ||
+        (m.fields[i].type != FieldType::kReal && m.fields[i].type != FieldType::kInt)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("{}: cannot add to field #{}", m.name, i));
+    }
+    add[i] = true;
+  }
   // Columns written: all but the editable ones (Patch owns those).
   std::vector<int> cols;
   for (size_t i = 0; i < m.fields.size(); ++i) {
     if (!m.fields[i].Has(model::kEditable)) cols.push_back(static_cast<int>(i));
   }
-  std::vector<bool> set(m.fields.size(), !set_fields.has_value());
+  // An adding upsert sets only its sums on a stored row.
+  std::vector<bool> set(m.fields.size(), !set_fields.has_value() && add_fields.empty());
+  for (int i : add_fields) set[i] = true;
   if (set_fields) {
     for (const std::string& name : *set_fields) {
       const int i = m.FieldIndex(name);
@@ -167,7 +180,13 @@ Status UpsertOn(SqlConnection& conn, const Model& m, std::span<const Record> rec
     if (records[i].Key().empty()) {
       return Fail(ErrorCode::kInvalidArgument, fmt::format("{}: a record has no key", m.name));
     }
-    if (last[records[i].Key()] == i) order.push_back(i);
+    if (last[records[i].Key()] == i) {
+      order.push_back(i);
+    } else if (!add_fields.empty()) {  // which of the two to add is the caller's to say
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("{}: key \"{}\" twice in one adding upsert", m.name,
+                              records[i].Key().substr(0, 128)));
+    }
   }
   std::string head = fmt::format("INSERT INTO {} (", m.table);
   std::string update;
@@ -179,6 +198,11 @@ Status UpsertOn(SqlConnection& conn, const Model& m, std::span<const Record> rec
     if (!update.empty()) update += ", ";
     if (f.Has(model::kWriteOnce)) {
       update += fmt::format("{0} = COALESCE({1}.{0}, excluded.{0})", f.name, m.table);
+    } else if (add[cols[c]]) {  // a sum: unknown (null) on one side leaves the other
+      update += fmt::format(
+          "{0} = CASE WHEN excluded.{0} IS NULL THEN {1}.{0} WHEN {1}.{0} IS NULL THEN "
+          "excluded.{0} ELSE {1}.{0} + excluded.{0} END",
+          f.name, m.table);
     } else {
       update += fmt::format("{0} = excluded.{0}", f.name);
     }
@@ -880,6 +904,10 @@ Result<int64_t> Store::ApplyRetention(const Model& m, Timestamp cutoff) {
 
 Status Store::Writer::Upsert(const Model& m, std::span<const Record> records) {
   return UpsertOn(conn_, m, records);
+}
+Status Store::Writer::UpsertAdding(const Model& m, std::span<const Record> records,
+                                   std::span<const int> add_fields) {
+  return UpsertOn(conn_, m, records, std::nullopt, add_fields);
 }
 Status Store::Writer::UpsertSetting(const Model& m, std::span<const Record> records,
                                     std::span<const std::string> fields) {

@@ -160,6 +160,14 @@ class Store::Writer {
   // Errors: kInvalidArgument for the key, an unknown or an editable field; else as Upsert.
   [[nodiscard]] Status UpsertSetting(const model::Model& m, std::span<const model::Record> records,
                                      std::span<const std::string> fields);
+  // Inserts each record whose key is not stored, as Upsert would; a stored row keeps its fields
+  // except `add_fields` (by index into m.fields: numbers, neither editable nor write-once), which
+  // become the sum of the stored and the new value, null meaning unknown: null plus a value is
+  // the value. Sums kept by the store itself, so a writer need not hold them, and only their
+  // columns written (none is indexed in "usage"). Errors: kInvalidArgument for such a field, and
+  // for a key given twice (merge them first: which to add is the caller's call); else as Upsert.
+  [[nodiscard]] Status UpsertAdding(const model::Model& m, std::span<const model::Record> records,
+                                    std::span<const int> add_fields);
   [[nodiscard]] Result<int64_t> Update(
       const model::Model& m, const std::vector<Filter>& where,
       const std::vector<std::pair<std::string, model::Value>>& assignments);

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <set>
 
@@ -248,6 +249,65 @@ TEST_P(StoreTest, UpsertSettingUpdatesOnlyTheNamedFieldsOfStoredRows) {
     ASSERT_FALSE(st) << bad;
     EXPECT_EQ(st.error().code, ErrorCode::kInvalidArgument) << bad;
   }
+}
+
+// Sums kept by the store: a stored row's named fields become stored + new, null meaning unknown
+// (null + x = x, x + null = x), the others are kept; a new row is inserted as given.
+TEST_P(StoreTest, UpsertAddingAddsToStoredSumsAndKeepsUnknownApart) {
+  const model::Model& usage = *FindModel("usage");
+  const int64_t hour = 1'790'002'800'000'000'000;
+  auto row = [&](const std::string& key, model::Value allocated, model::Value active,
+                 int64_t samples, const std::string& node) {
+    Record r(usage);
+    r.Set("key", key);
+    r.Set("hour", hour);
+    r.Set("hub", std::string("moc"));
+    r.Set("cluster", std::string("c1"));
+    r.Set("node", node);
+    r.Set("device_key", key);
+    r.Set("allocated_seconds", allocated);
+    r.Set("active_seconds", active);
+    r.Set("samples", samples);
+    return r;
+  };
+  const int adds[] = {usage.FieldIndex("allocated_seconds"), usage.FieldIndex("active_seconds"),
+                      usage.FieldIndex("samples")};
+  auto write = [&](std::vector<Record> rows) {
+    auto st = store_->Transaction(
+        [&](Store::Writer& w) -> Status { return w.UpsertAdding(usage, rows, adds); });
+    if (!st) std::cerr << st.error().ToString() << "\n";
+    return st;
+  };
+  ASSERT_TRUE(write({row("a", 60.0, model::Value{}, 1, "n1"), row("b", 60.0, 30.0, 1, "n1")}));
+  ASSERT_TRUE(write({row("a", 60.0, 15.0, 1, "n2"), row("b", 30.0, model::Value{}, 2, "n2"),
+                     row("c", 10.0, 5.0, 1, "n2")}));
+  auto get = [&](const std::string& key) {
+    auto r = store_->Get(usage, key, Scope::All());
+    EXPECT_TRUE(r) << key << ": " << r.error().ToString();
+    return r ? *r : Record(usage);
+  };
+  auto a = get("a"), b = get("b"), c = get("c");
+  EXPECT_DOUBLE_EQ(std::get<double>(a.Get("allocated_seconds")), 120);
+  EXPECT_DOUBLE_EQ(std::get<double>(a.Get("active_seconds")), 15);  // unknown + 15
+  EXPECT_EQ(std::get<int64_t>(a.Get("samples")), 2);
+  EXPECT_EQ(a.GetString("node"), "n1");  // not a sum: kept
+  EXPECT_DOUBLE_EQ(std::get<double>(b.Get("allocated_seconds")), 90);
+  EXPECT_DOUBLE_EQ(std::get<double>(b.Get("active_seconds")), 30);  // 30 + unknown
+  EXPECT_EQ(std::get<int64_t>(b.Get("samples")), 3);
+  EXPECT_DOUBLE_EQ(std::get<double>(c.Get("allocated_seconds")), 10);  // inserted as given
+  EXPECT_TRUE(model::IsNull(c.Get("memory_byte_seconds")));
+
+  // A key twice in one call, or a field that is no number, is refused and changes nothing.
+  auto st = write({row("a", 1.0, 1.0, 1, "n3"), row("a", 1.0, 1.0, 1, "n3")});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ErrorCode::kInvalidArgument);
+  const int bad[] = {usage.FieldIndex("node")};
+  st = store_->Transaction([&](Store::Writer& w) -> Status {
+    return w.UpsertAdding(usage, std::vector<Record>{row("a", 1.0, 1.0, 1, "n3")}, bad);
+  });
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_DOUBLE_EQ(std::get<double>(get("a").Get("allocated_seconds")), 120);
 }
 
 TEST_P(StoreTest, LargeBatchInOneTransaction) {
