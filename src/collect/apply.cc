@@ -177,7 +177,7 @@ class RowWriter {
   const model::Model& model() const { return m_; }
 
  private:
-  static constexpr size_t kBatch = 2000;
+  static constexpr size_t kBatch = 1000;
   store::Store::Writer& w_;
   WriteBehind& wb_;
   const model::Model& m_;
@@ -230,8 +230,9 @@ Status Apply(store::Store::Writer& w, WriteBehind& wb, const Snapshot& snap, Tim
     auto it = known.find(r.Key());
     const HubMirror::Entity* before = it == known.end() ? nullptr : &it->second;
     if (changes) {
-      if (const char* op = ChangeOp(before ? &before->state : nullptr, next.state,
-                                    before && before->holder != next.holder)) {
+      if (const char* op =
+              ChangeOp(before ? &mirror.NameOf(before->state) : nullptr, mirror.NameOf(next.state),
+                       before && before->holder != next.holder)) {
         changes->Add(store::ChangeOf(r, op, at));
       }
     }
@@ -241,7 +242,7 @@ Status Apply(store::Store::Writer& w, WriteBehind& wb, const Snapshot& snap, Tim
     if (before) {
       it->second = std::move(next);
     } else {
-      known.emplace(r.Key(), std::move(next));
+      known.emplace(mirror.Keep(r.Key()), std::move(next));
     }
     if (full) return writers[mi].Upsert(std::move(r));
     if (refresh) return writers[mi].Refresh(std::move(r));
@@ -464,17 +465,18 @@ Status Apply(store::Store::Writer& w, WriteBehind& wb, const Snapshot& snap, Tim
   }
 
   // What is left to write, then what vanished: gone, with the time.
+  const uint32_t gone_state = mirror.Name("gone");
   for (size_t mi = 0; mi < kSyncedModels.size(); ++mi) {
     RowWriter& rw = writers[mi];
     if (auto st = rw.Flush(); !st) return Fail(st.error());
     std::vector<Value> vanished;
     for (auto& [key, e] : mirror.entities(mi)) {
       if (e.gone || e.seen_at == t) continue;
-      vanished.push_back(key);
+      vanished.emplace_back(std::in_place_type<std::string>, key);
       if (changes) {
         store::Change c;
         c.model = rw.model().name;
-        c.key = key;
+        c.key = std::string(key);
         c.op = "gone";
         c.hub = hub;
         c.cluster = mirror.NameOf(e.cluster);
@@ -482,7 +484,7 @@ Status Apply(store::Store::Writer& w, WriteBehind& wb, const Snapshot& snap, Tim
         changes->Add(std::move(c));
       }
       e.gone = true;
-      e.state = "gone";
+      e.state = gone_state;
       e.indexed_digest = e.value_digest = 0;
     }
     if (auto st =

@@ -1,6 +1,5 @@
 #include "collect/hub_mirror.h"
 
-#include <cstring>
 #include <functional>
 #include <map>
 
@@ -109,7 +108,8 @@ std::string EventIdent(std::string_view device_key, std::string_view kind, int64
 void HubMirror::Clear() {
   loaded_ = false;
   written_at_ = kNoTime;
-  for (auto& m : entities_) m.clear();
+  for (auto& m : entities_) Entities().swap(m);
+  keys_.Clear();
   allocations_.clear();
   events_.clear();
   names_.assign(1, "");
@@ -141,7 +141,7 @@ void HubMirror::Describe(const Record& r, Entity& e) {
   const WritePlan& plan = WritePlan::Of(*r.model);
   e.indexed_digest = DigestFields(r, plan.indexed);
   e.value_digest = DigestFields(r, plan.values);
-  e.state = Text(r, plan.state);
+  e.state = Name(Text(r, plan.state));
   e.gone = plan.gone_at >= 0 && !model::IsNull(r.values[static_cast<size_t>(plan.gone_at)]);
   const auto* active =
       plan.last_active_at < 0
@@ -167,7 +167,7 @@ Status HubMirror::Load(store::Store::Writer& w, const std::string& hub) {
     const model::Model& m = M(kSyncedModels[i]);
     auto& out = entities_[i];
     auto st = ForEachRow(w, m, {Filter::Eq(m.scope.hub, hub)},
-                         [&](const Record& r) { Describe(r, out[r.Key()]); });
+                         [&](const Record& r) { Describe(r, out[Keep(r.Key())]); });
     if (!st) return st;
   }
   const WritePlan& alloc = WritePlan::Of(M("allocation"));

@@ -25,7 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "collect/usage.h"
+#include "collect/key_arena.h"
 #include "core/result.h"
 #include "model/record.h"
 #include "store/store.h"
@@ -64,9 +64,11 @@ class HubMirror {
     uint64_t holder = 0;               // hash of "namespace/pod" of a held unit; 0 when free
     uint32_t cluster = 0;              // scope names, into Name(); 0 is ""
     uint32_t project = 0;
-    std::string state;
+    uint32_t state = 0;  // into Name()
     bool gone = false;
   };
+  // Entities by key; the keys' bytes live in the mirror's arena (see Keep).
+  using Entities = std::unordered_map<std::string_view, Entity>;
   // An open allocation or health event, by its identity (device|pod|container, device|kind|code).
   struct Open {
     std::string key;
@@ -87,9 +89,9 @@ class HubMirror {
   // Reads the hub's entities, open allocations and open health events from the store.
   [[nodiscard]] Status Load(store::Store::Writer& w, const std::string& hub);
 
-  std::unordered_map<std::string, Entity>& entities(size_t model_index) {
-    return entities_[model_index];
-  }
+  Entities& entities(size_t model_index) { return entities_[model_index]; }
+  // A copy of `key` that lives until Clear, for a key of entities().
+  std::string_view Keep(std::string_view key) { return keys_.Keep(key); }
   std::unordered_map<std::string, Open>& allocations() { return allocations_; }
   std::unordered_map<std::string, Open>& events() { return events_; }
 
@@ -103,7 +105,8 @@ class HubMirror {
   bool loaded_ = false;
   std::string hub_;
   int64_t written_at_ = kNoTime;
-  std::array<std::unordered_map<std::string, Entity>, kSyncedModels.size()> entities_;
+  std::array<Entities, kSyncedModels.size()> entities_;
+  KeyArena keys_{256 << 10};  // the entity keys: ~190,000 in a 100,000-GPU hub
   std::unordered_map<std::string, Open> allocations_;
   std::unordered_map<std::string, Open> events_;
   std::vector<std::string> names_ = {""};

@@ -45,9 +45,16 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
     return Fail(e.code, message);
   };
 
-  Mapper mapper(hub, options_.default_cluster);
-  if (auto st = source_->Collect(at, &mapper); !st) return fail(st.error());
-  Snapshot snap = mapper.Finish();
+  Snapshot snap;
+  {
+    Mapper mapper(hub, options_.default_cluster);
+    // A fleet changes little between syncs: room for what the last one found, and a little more.
+    mapper.Reserve(last_size_.nodes + last_size_.nodes / 64, last_size_.gpus + last_size_.gpus / 64,
+                   last_size_.slices + last_size_.slices / 64);
+    if (auto st = source_->Collect(at, &mapper); !st) return fail(st.error());
+    snap = mapper.Finish();
+  }
+  last_size_ = {snap.nodes.size(), snap.gpus.size(), snap.slices.size()};
   report.collect_seconds = SecondsSince(start);
   if (snap.series == 0) {
     // An empty answer is far likelier a wrong URL, tenant or lookback than a hub whose every GPU
@@ -104,10 +111,10 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
         auto s = ForEachUsageRow(snap, at, options_.interval, &energy_,
                                  [&](model::Record&& r) -> Status {
                                    batch.push_back(std::move(r));
-                                   if (batch.size() < 2000) return Ok();
+                                   if (batch.size() < 500) return Ok();
                                    auto st = submit();
                                    batch = {};
-                                   batch.reserve(2000);
+                                   batch.reserve(500);
                                    return st;
                                  });
         if (s && !batch.empty()) s = submit();

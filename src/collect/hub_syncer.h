@@ -102,6 +102,9 @@ class HubSyncer {
   SyncMetrics* metrics_;
   EnergyTracker energy_;  // live counter readings between syncs
   HubMirror mirror_;      // what the last syncs wrote (see HubMirror)
+  struct {
+    size_t nodes = 0, gpus = 0, slices = 0;
+  } last_size_;  // of the last snapshot: room reserved for the next
 };
 
 }  // namespace aitelemetry::collect

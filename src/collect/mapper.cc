@@ -406,6 +406,12 @@ void Mapper::MapSample(const MetricInfo& info, const std::string_view* v, double
   SetReading(*unit_readings, info.signal, value);
 }
 
+void Mapper::Reserve(size_t nodes, size_t gpus, size_t slices) {
+  snap_.nodes.reserve(nodes);
+  snap_.gpus.reserve(gpus);
+  snap_.slices.reserve(slices);
+}
+
 Snapshot Mapper::Finish() {
   for (NodeEntry& node : snap_.nodes) {
     std::string key = snap_.clusters[node.cluster].name;

@@ -28,6 +28,10 @@ class Mapper {
   // `default_cluster` names the cluster of series without a `cluster` label.
   Mapper(std::string hub, std::string default_cluster);
 
+  // Room for this many nodes, GPUs and slices (a hint: the previous snapshot's counts), so that
+  // the snapshot's arrays are neither copied while they grow nor left up to half empty.
+  void Reserve(size_t nodes, size_t gpus, size_t slices);
+
   // Reads every sample of `set`. Rules:
   //  - DCGM series need a UUID; the unit is the GPU, or the MIG instance when GPU_I_ID is set.
   //    Readings are scaled to canonical units by the metric catalog; NaN and infinite values

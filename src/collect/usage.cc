@@ -17,7 +17,11 @@ model::Value Real(double v) { return std::isnan(v) ? model::Value{} : model::Val
 
 double EnergyTracker::Take(const std::string& uuid, Timestamp t, Nanos step, double counter_joules,
                            double power_watts) {
-  auto [it, fresh] = last_.try_emplace(uuid);
+  auto it = last_.find(uuid);
+  const bool fresh = it == last_.end();
+  if (fresh) {
+    it = last_.try_emplace(uuids_.Keep(uuid)).first;
+  }
   Reading& r = it->second;
   if (!fresh && r.t != t) {  // a new sample: the stored one becomes the one before
     r.before_t = r.t;

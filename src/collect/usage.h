@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "collect/key_arena.h"
 #include "collect/snapshot.h"
 #include "core/result.h"
 #include "core/time.h"
@@ -44,7 +45,10 @@ class EnergyTracker {
   // transaction failed) gives the same answer.
   double Take(const std::string& uuid, Timestamp t, Nanos step, double counter_joules,
               double power_watts);
-  void Clear() { last_.clear(); }
+  void Clear() {
+    decltype(last_)().swap(last_);
+    uuids_.Clear();
+  }
 
  private:
   struct Reading {
@@ -53,7 +57,9 @@ class EnergyTracker {
     Timestamp before_t{};  // the reading before it (what a repeat of `t` is measured from)
     double before_counter = 0;
   };
-  std::unordered_map<std::string, Reading> last_;
+  // By UUID, whose bytes live in uuids_ (one reading per GPU of the fleet: no std::string each).
+  std::unordered_map<std::string_view, Reading> last_;
+  KeyArena uuids_;
 };
 
 // What samples add to one usage row. NaN: unknown (no sample could contribute).
