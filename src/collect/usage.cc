@@ -139,11 +139,22 @@ void UnitSample(const DeviceReadings& readings, double share, const std::vector<
   for (const auto& [ns, u] : per_project) add(ns, u);
 }
 
-// Calls unit(gpu, device_key, readings, share, holders, joules) for each unit of `snap`.
-template <typename UnitFn>
-void ForEachUnit(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* energy,
-                 UnitFn unit) {
+// Calls row(gpu, device_key, ns, sums) for what the sample `snap` at `t` adds to each usage row
+// (ns null: the unit's unallocated row), unit after unit, until it returns false.
+template <typename RowFn>
+void ForEachSampleRow(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* energy,
+                      RowFn row) {
   const double step_seconds = std::chrono::duration<double>(step).count();
+  bool more = true;
+  auto unit = [&](const GpuEntry& gpu, const std::string& device_key,
+                  const DeviceReadings& readings, double share, const std::vector<Holder>& holders,
+                  double joules) {
+    UnitSample(readings, share, holders, joules, step_seconds,
+               [&](const std::string* ns, const UsageSums& u) {
+                 if (more) more = row(gpu, device_key, ns, u);
+               });
+    return more;
+  };
   std::string device_key;
   for (uint32_t g = 0; g < snap.gpus.size(); ++g) {
     const GpuEntry& gpu = snap.gpus[g];
@@ -153,14 +164,13 @@ void ForEachUnit(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* e
                            : (std::isnan(power) ? kUnknown : power * step_seconds);
     const std::string gpu_key = GpuKeyOf(snap, g);
     if (!gpu.mig()) {
-      if (!unit(gpu, gpu_key, gpu.readings, 1.0, gpu.holders, joules, step_seconds)) return;
+      if (!unit(gpu, gpu_key, gpu.readings, 1.0, gpu.holders, joules)) return;
       continue;
     }
     for (uint32_t si : gpu.slices) {
       const SliceEntry& slice = snap.slices[si];
       device_key = model::SliceKey(gpu_key, slice.gpu_i_id);
-      if (!unit(gpu, device_key, slice.readings, slice.compute_share, slice.holders, joules,
-                step_seconds)) {
+      if (!unit(gpu, device_key, slice.readings, slice.compute_share, slice.holders, joules)) {
         return;
       }
     }
@@ -172,12 +182,9 @@ void ForEachUnit(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* e
 void UsageAccumulator::Add(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* energy) {
   const Timestamp hour = FloorToHour(t);
   const std::string hour_text = FormatRfc3339(hour);
-  ForEachUnit(
-      snap, t, step, energy,
-      [&](const GpuEntry& gpu, const std::string& device_key, const DeviceReadings& readings,
-          double share, const std::vector<Holder>& holders, double joules, double step_seconds) {
-        UnitSample(readings, share, holders, joules, step_seconds,
-                   [&](const std::string* ns, const UsageSums& u) {
+  ForEachSampleRow(snap, t, step, energy,
+                   [&](const GpuEntry& gpu, const std::string& device_key, const std::string* ns,
+                       const UsageSums& u) {
                      auto [it, inserted] = rows_.try_emplace(
                          RowKey(device_key, ns ? std::string_view(*ns) : "", hour_text));
                      Row& row = it->second;
@@ -193,9 +200,8 @@ void UsageAccumulator::Add(const Snapshot& snap, Timestamp t, Nanos step, Energy
                        if (ns) row.project = *ns;
                      }
                      row.sums.Add(u);
+                     return true;
                    });
-        return true;
-      });
 }
 
 Status ForEachUsageRow(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* energy,
@@ -205,13 +211,9 @@ Status ForEachUsageRow(const Snapshot& snap, Timestamp t, Nanos step, EnergyTrac
   const std::string hour_text = FormatRfc3339(hour);
   const int64_t hour_ns = ToUnixNanos(hour);
   Status st = Ok();
-  ForEachUnit(
-      snap, t, step, energy,
-      [&](const GpuEntry& gpu, const std::string& device_key, const DeviceReadings& readings,
-          double share, const std::vector<Holder>& holders, double joules, double step_seconds) {
-        UnitSample(readings, share, holders, joules, step_seconds,
-                   [&](const std::string* ns, const UsageSums& u) {
-                     if (!st) return;
+  ForEachSampleRow(snap, t, step, energy,
+                   [&](const GpuEntry& gpu, const std::string& device_key, const std::string* ns,
+                       const UsageSums& u) {
                      const NodeEntry& node = snap.nodes[gpu.node];
                      model::Record r(f.m);
                      r.values[f.key] = UsageAccumulator::RowKey(
@@ -225,9 +227,8 @@ Status ForEachUsageRow(const Snapshot& snap, Timestamp t, Nanos step, EnergyTrac
                      if (!gpu.model_name.empty()) r.values[f.model_name] = gpu.model_name;
                      SetSums(f, u, r);
                      st = emit(std::move(r));
+                     return static_cast<bool>(st);
                    });
-        return static_cast<bool>(st);
-      });
   return st;
 }
 
