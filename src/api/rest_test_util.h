@@ -26,34 +26,13 @@
 #include "http/client.h"
 #include "http/server.h"
 #include "store/store.h"
+#include "testing/database.h"
 
 namespace aitelemetry::api::testing {
 
-inline std::string PgBaseUrl() {
-  std::ifstream in(std::string(AITELEMETRY_BINARY_DIR) + "/pg/url");
-  std::string url;
-  std::getline(in, url);
-  return url;
-}
-
 // Creates a fresh database for one test and returns its URL ("" when PostgreSQL is not running).
 inline std::string FreshDatabase(const std::string& backend) {
-  static std::atomic<int> counter{0};
-  std::string name = "api" + std::to_string(getpid()) + "_" + std::to_string(counter++);
-  if (backend == "sqlite") {
-    auto dir = std::filesystem::temp_directory_path() / "aitelemetry-api-test";
-    std::filesystem::create_directories(dir);
-    auto path = dir / (name + ".db");
-    std::filesystem::remove(path);
-    return "sqlite:" + path.string();
-  }
-  std::string base = PgBaseUrl();
-  if (base.empty()) return {};
-  auto admin = store::Connect(base);
-  if (!admin) return {};
-  (void)(*admin)->Exec("DROP DATABASE IF EXISTS " + name);
-  if (!(*admin)->Exec("CREATE DATABASE " + name)) return {};
-  return base.substr(0, base.rfind('/') + 1) + name;
+  return aitelemetry::test_support::FreshDatabase(backend, "api");
 }
 
 // Opens a store on a fresh database of `backend` ("sqlite" or "postgres") into `*url`/`*store`;

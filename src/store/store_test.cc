@@ -1,6 +1,7 @@
 // The store's conformance suite: every test runs on SQLite and on a real PostgreSQL.
 #include "store/store.h"
 #include "store/leader.h"
+#include "testing/database.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,31 +22,9 @@ namespace {
 using model::FindModel;
 using model::Record;
 
-std::string PgBaseUrl() {
-  std::ifstream in(std::string(AITELEMETRY_BINARY_DIR) + "/pg/url");
-  std::string url;
-  std::getline(in, url);
-  return url;
-}
-
 // Creates a fresh database for one test and returns its URL.
 std::string FreshDatabase(const std::string& backend) {
-  static std::atomic<int> counter{0};
-  std::string name = "t" + std::to_string(getpid()) + "_" + std::to_string(counter++);
-  if (backend == "sqlite") {
-    auto dir = std::filesystem::temp_directory_path() / "aitelemetry-store-test";
-    std::filesystem::create_directories(dir);
-    auto path = dir / (name + ".db");
-    std::filesystem::remove(path);
-    return "sqlite:" + path.string();
-  }
-  std::string base = PgBaseUrl();
-  if (base.empty()) return {};
-  auto admin = Connect(base);
-  if (!admin) return {};
-  (void)(*admin)->Exec("DROP DATABASE IF EXISTS " + name);
-  if (!(*admin)->Exec("CREATE DATABASE " + name)) return {};
-  return base.substr(0, base.rfind('/') + 1) + name;
+  return test_support::FreshDatabase(backend, "store");
 }
 
 class StoreTest : public ::testing::TestWithParam<std::string> {

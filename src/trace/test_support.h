@@ -20,6 +20,7 @@
 
 #include "http/client.h"
 #include "store/sql.h"
+#include "testing/database.h"
 
 namespace aitelemetry::trace::test_support {
 
@@ -28,24 +29,7 @@ inline const std::string kRepo = AITELEMETRY_SOURCE_DIR;
 // Returns the URL of a new, empty database for `backend` ("sqlite" or "postgres"), or "" when
 // PostgreSQL is not running (the `postgres` ctest fixture starts it: tests/pg.sh).
 inline std::string FreshDatabase(const std::string& backend) {
-  static std::atomic<int> counter{0};
-  std::string name = "trace" + std::to_string(getpid()) + "_" + std::to_string(counter++);
-  if (backend == "sqlite") {
-    auto dir = std::filesystem::temp_directory_path() / "aitelemetry-trace-test";
-    std::filesystem::create_directories(dir);
-    auto path = dir / (name + ".db");
-    std::filesystem::remove(path);
-    return "sqlite:" + path.string();
-  }
-  std::ifstream in(std::string(AITELEMETRY_BINARY_DIR) + "/pg/url");
-  std::string base;
-  std::getline(in, base);
-  if (base.empty()) return {};
-  auto admin = store::Connect(base);
-  if (!admin) return {};
-  (void)(*admin)->Exec("DROP DATABASE IF EXISTS " + name);
-  if (!(*admin)->Exec("CREATE DATABASE " + name)) return {};
-  return base.substr(0, base.rfind('/') + 1) + name;
+  return aitelemetry::test_support::FreshDatabase(backend, "trace");
 }
 
 // Returns true when `npm ci` installed what tests/otlp_receiver/server.mjs needs.

@@ -1,0 +1,47 @@
+// A fresh database per test on either backend: a new SQLite file in a temp directory, or a new
+// database on the PostgreSQL server the `postgres` ctest fixture started (tests/pg.sh writes its
+// URL to <build>/pg/url). Header-only, tests only.
+#pragma once
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "store/sql.h"
+
+namespace aitelemetry::test_support {
+
+// The URL of the fixture's PostgreSQL server ("" when it is not running).
+inline std::string PgBaseUrl() {
+  std::ifstream in(std::string(AITELEMETRY_BINARY_DIR) + "/pg/url");
+  std::string url;
+  std::getline(in, url);
+  return url;
+}
+
+// Returns the URL of a new, empty database for `backend` ("sqlite" or "postgres") whose name
+// starts with `prefix` (a lower-case word: it names a PostgreSQL database), or "" when
+// PostgreSQL is not running or refuses.
+inline std::string FreshDatabase(const std::string& backend, const std::string& prefix) {
+  static std::atomic<int> counter{0};
+  std::string name = prefix + std::to_string(getpid()) + "_" + std::to_string(counter++);
+  if (backend == "sqlite") {
+    auto dir = std::filesystem::temp_directory_path() / ("aitelemetry-" + prefix + "-test");
+    std::filesystem::create_directories(dir);
+    auto path = dir / (name + ".db");
+    std::filesystem::remove(path);
+    return "sqlite:" + path.string();
+  }
+  std::string base = PgBaseUrl();
+  if (base.empty()) return {};
+  auto admin = store::Connect(base);
+  if (!admin) return {};
+  (void)(*admin)->Exec("DROP DATABASE IF EXISTS " + name);
+  if (!(*admin)->Exec("CREATE DATABASE " + name)) return {};
+  return base.substr(0, base.rfind('/') + 1) + name;
+}
+
+}  // namespace aitelemetry::test_support
