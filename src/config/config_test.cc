@@ -2,18 +2,27 @@
 
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 namespace aitelemetry::config {
 namespace {
 
+// Writes `text` to a new temp file and returns its path; the files are removed when the test
+// program exits.
 std::string Write(const std::string& text) {
-  static int n = 0;
-  auto path =
-      std::filesystem::temp_directory_path() /
-      ("aitelemetry-config-" + std::to_string(getpid()) + "-" + std::to_string(n++) + ".yaml");
+  static struct Written {
+    std::vector<std::filesystem::path> paths;
+    ~Written() {
+      for (const auto& p : paths) std::filesystem::remove(p);
+    }
+  } written;
+  auto path = std::filesystem::temp_directory_path() /
+              ("aitelemetry-config-" + std::to_string(getpid()) + "-" +
+               std::to_string(written.paths.size()) + ".yaml");
   std::ofstream(path) << text;
+  written.paths.push_back(path);
   return path.string();
 }
 
