@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
+#include <vector>
 
 #include "store/sql.h"
 
@@ -24,15 +26,29 @@ inline std::string PgBaseUrl() {
 
 // Returns the URL of a new, empty database for `backend` ("sqlite" or "postgres") whose name
 // starts with `prefix` (a lower-case word: it names a PostgreSQL database), or "" when
-// PostgreSQL is not running or refuses.
+// PostgreSQL is not running or refuses. SQLite files go when the test program exits; the
+// PostgreSQL server goes with its data when the fixture stops it.
 inline std::string FreshDatabase(const std::string& backend, const std::string& prefix) {
   static std::atomic<int> counter{0};
   std::string name = prefix + std::to_string(getpid()) + "_" + std::to_string(counter++);
   if (backend == "sqlite") {
+    // Removed with their write-ahead log and index when the test program exits.
+    static struct Files {
+      std::vector<std::filesystem::path> paths;
+      ~Files() {
+        std::error_code ec;
+        for (const auto& p : paths) {
+          for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+            std::filesystem::remove(p.string() + suffix, ec);
+          }
+        }
+      }
+    } files;
     auto dir = std::filesystem::temp_directory_path() / ("aitelemetry-" + prefix + "-test");
     std::filesystem::create_directories(dir);
     auto path = dir / (name + ".db");
     std::filesystem::remove(path);
+    files.paths.push_back(path);
     return "sqlite:" + path.string();
   }
   std::string base = PgBaseUrl();
