@@ -23,11 +23,8 @@ class RestCacheTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     testing::OpenFreshStore(GetParam(), &url_, &store_);
     if (HasFatalFailure()) return;
-    for (const auto& m : model::Models()) {
-      if (m.internal) continue;
-      auto st = store_->Upsert(m, testing::GenericRows(m, kRows));
-      ASSERT_TRUE(st) << m.name << ": " << st.error().ToString();
-    }
+    testing::FillGenericRows(*store_, kRows);
+    if (HasFatalFailure()) return;
     cache_ = std::make_unique<ResponseCache>(64u << 20);
     cached_ = std::make_unique<testing::RestServer>(*store_, EventsOptions{}, cache_.get());
     plain_ = std::make_unique<testing::RestServer>(*store_);

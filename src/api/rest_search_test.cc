@@ -21,12 +21,8 @@ class RestSearchTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     testing::OpenFreshStore(GetParam(), &url_, &store_);
     if (HasFatalFailure()) return;
-    for (const auto& m : model::Models()) {
-      if (m.internal) continue;
-      rows_[m.name] = testing::GenericRows(m, kRows);
-      auto st = store_->Upsert(m, rows_[m.name]);
-      ASSERT_TRUE(st) << m.name << ": " << st.error().ToString();
-    }
+    testing::FillGenericRows(*store_, kRows, &rows_);
+    if (HasFatalFailure()) return;
     for (const auto& g : rows_["gpu"]) {
       std::set<std::string> none;
       if (testing::ResearcherSees(g, none)) visible_nodes_.insert(g.GetString("node_key"));

@@ -266,4 +266,17 @@ inline nlohmann::json JsonOf(const http::ClientResponse& r) {
   return j;
 }
 
+// Stores `n` GenericRows of every model the API serves (the internal ones left out) and returns
+// them by model name in `*rows` (may be null); fails the test on a store error.
+inline void FillGenericRows(store::Store& store, int n,
+                            std::map<std::string, std::vector<model::Record>>* rows = nullptr) {
+  for (const auto& m : model::Models()) {
+    if (m.internal) continue;
+    auto generic = GenericRows(m, n);
+    auto st = store.Upsert(m, generic);
+    ASSERT_TRUE(st) << m.name << ": " << st.error().ToString();
+    if (rows) (*rows)[m.name] = std::move(generic);
+  }
+}
+
 }  // namespace aitelemetry::api::testing
