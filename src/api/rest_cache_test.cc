@@ -2,9 +2,6 @@
 // cached answers equal uncached ones byte for byte (headers too), every committed write (through
 // the store, another connection, another process or replica) is seen by the next request, callers
 // with different grants never share an answer, and the byte bound evicts.
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include "api/response_cache.h"
 #include "api/rest_test_util.h"
 #include "model/record.h"
@@ -174,16 +171,8 @@ TEST_P(RestCacheTest, EveryCommittedWriteIsSeenByTheNextRequest) {
   EXPECT_EQ(Found(query), 3) << "after an upsert by another store";
 
   // 4. Another process.
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    auto c = store::Connect(url_);
-    bool ok = c && (*c)->Exec("UPDATE gpu SET state = 'fresh' WHERE key = 'gpu-00001'");
-    _exit(ok ? 0 : 1);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_TRUE(test_support::ExecInAnotherProcess(
+      url_, "UPDATE gpu SET state = 'fresh' WHERE key = 'gpu-00001'"));
   EXPECT_EQ(Found(query), 4) << "after a commit by another process";
 
   // One entity, and a delete.

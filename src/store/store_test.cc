@@ -579,16 +579,8 @@ TEST_P(StoreTest, GenerationChangesWithEveryCommitFromAnyConnectionOrProcess) {
 
   if (sqlite) {
     // Another process writing to the same file.
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      auto c = Connect(url_);
-      bool ok = c && (*c)->Exec("UPDATE gpu SET power_watts = 2 WHERE uuid = 'GPU-b'");
-      _exit(ok ? 0 : 1);
-    }
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_TRUE(test_support::ExecInAnotherProcess(
+        url_, "UPDATE gpu SET power_watts = 2 WHERE uuid = 'GPU-b'"));
     auto g4 = store_->Generation(false);
     ASSERT_TRUE(g4);
     EXPECT_NE(*g4, *g3) << "a commit by another process";

@@ -3,6 +3,8 @@
 // URL to <build>/pg/url). Header-only, tests only.
 #pragma once
 
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -59,5 +61,20 @@ inline std::string FreshDatabase(const std::string& backend, const std::string& 
   if (!(*admin)->Exec("CREATE DATABASE " + name)) return {};
   return base.substr(0, base.rfind('/') + 1) + name;
 }
+
+#ifdef AITEL_SQL_EXEC
+// Runs `sql` on the database at `url` from another process (the aitel_sql_exec helper, spawned,
+// never a fork of this threaded one); returns whether it ran.
+inline bool ExecInAnotherProcess(const std::string& url, const std::string& sql) {
+  std::string exe = AITEL_SQL_EXEC;
+  char* argv[] = {exe.data(), const_cast<char*>(url.c_str()), const_cast<char*>(sql.c_str()),
+                  nullptr};
+  pid_t pid = 0;
+  if (::posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv, environ) != 0) return false;
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid) return false;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+#endif
 
 }  // namespace aitelemetry::test_support
