@@ -16,6 +16,7 @@
 #include "sim/fleet.h"
 #include "sim/truth.h"
 #include "sim/workload.h"
+#include "testing/database.h"
 
 namespace aitelemetry::collect {
 namespace {
@@ -51,25 +52,19 @@ class TextSource : public SnapshotSource {
 
 const Timestamp kT0 = FromUnixMillis(1'790'006'400'000);  // a whole hour
 
-class HubSyncerTest : public ::testing::Test {
+// Every test runs on SQLite and on the PostgreSQL the ctest fixture starts.
+class HubSyncerTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    path_ = std::filesystem::path(::testing::TempDir()) /
-            ("syncer-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
-    std::filesystem::remove(path_);
-    auto s = store::Store::Open({"sqlite:" + path_.string(), 2, true});
+    url_ = test_support::FreshDatabase(GetParam(), "syncer");
+    ASSERT_FALSE(url_.empty()) << "no database for " << GetParam()
+                               << " (PostgreSQL is started by the ctest fixture tests/pg.sh)";
+    auto s = store::Store::Open({url_, 2, true});
     ASSERT_TRUE(s) << s.error().message;
     store_ = std::move(*s);
     auto f = sim::BuildFleet({.seed = 11, .gpus = 32, .mig_fraction = 0.5, .hubs = 1});
     ASSERT_TRUE(f);
     fleet_ = std::move(*f);
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove(path_);
-    std::filesystem::remove(path_.string() + "-wal");
-    std::filesystem::remove(path_.string() + "-shm");
   }
 
   std::unique_ptr<HubSyncer> Syncer(TextSource::Fn fn, Nanos interval = minutes(10)) {
@@ -103,14 +98,14 @@ class HubSyncerTest : public ::testing::Test {
     return n;
   }
 
-  std::filesystem::path path_;
+  std::string url_;
   std::unique_ptr<store::Store> store_;
   sim::Fleet fleet_;
   metrics::Registry registry_;
   SyncMetrics metrics_{registry_};
 };
 
-TEST_F(HubSyncerTest, WritesEveryEntityOnceWithOpenAllocations) {
+TEST_P(HubSyncerTest, WritesEveryEntityOnceWithOpenAllocations) {
   auto syncer = Syncer(Sim());
   auto r = syncer->SyncOnce(kT0);
   ASSERT_TRUE(r) << r.error().message;
@@ -135,7 +130,7 @@ TEST_F(HubSyncerTest, WritesEveryEntityOnceWithOpenAllocations) {
 
 // The change feed hears of every new entity once, then only of state and holder changes, and
 // of one "sync" summary per model each time; a repeated snapshot adds summaries alone.
-TEST_F(HubSyncerTest, SyncsAppendOnlyStateAndHolderChanges) {
+TEST_P(HubSyncerTest, SyncsAppendOnlyStateAndHolderChanges) {
   auto syncer = Syncer(Sim());
   ASSERT_TRUE(syncer->SyncOnce(kT0));
   auto first = store_->ChangesSince(0, {}, store::Scope::All(), 100'000);
@@ -168,7 +163,7 @@ TEST_F(HubSyncerTest, SyncsAppendOnlyStateAndHolderChanges) {
   EXPECT_LT(later->size(), fleet_.gpus.size() + fleet_.slices.size() + fleet_.nodes.size());
 }
 
-TEST_F(HubSyncerTest, LiveUsageMatchesTruthAndRepeatsCountOnce) {
+TEST_P(HubSyncerTest, LiveUsageMatchesTruthAndRepeatsCountOnce) {
   auto syncer = Syncer(Sim());
   for (Timestamp t = kT0; t < kT0 + hours(2); t += minutes(10)) {
     ASSERT_TRUE(syncer->SyncOnce(t));
@@ -192,7 +187,7 @@ TEST_F(HubSyncerTest, LiveUsageMatchesTruthAndRepeatsCountOnce) {
   EXPECT_GT(total, 0);
 }
 
-TEST_F(HubSyncerTest, ClosesEndedAllocationsAndMarksVanishedGone) {
+TEST_P(HubSyncerTest, ClosesEndedAllocationsAndMarksVanishedGone) {
   // Node names repeat across clusters: drop the lines of one node of one cluster.
   const std::string dropped = fleet_.nodes[0].name;
   const std::string dropped_cluster = fleet_.clusters[fleet_.nodes[0].cluster].name;
@@ -245,7 +240,7 @@ TEST_F(HubSyncerTest, ClosesEndedAllocationsAndMarksVanishedGone) {
   EXPECT_TRUE(Rows("node", {Filter::Eq("state", std::string("gone"))}).empty());
 }
 
-TEST_F(HubSyncerTest, FailureKeepsValuesAndMarksStale) {
+TEST_P(HubSyncerTest, FailureKeepsValuesAndMarksStale) {
   bool fail = false;
   auto sim = Sim();
   auto syncer = Syncer([&](Timestamp at) -> Result<std::string> {
@@ -314,10 +309,9 @@ std::map<std::string, std::string> Dump(store::Store& store) {
 // must equal one written by a fresh syncer each time (which reloads everything from the store),
 // through state and holder changes, a node that vanishes and comes back, a repeated sample, and
 // another syncer of the same hub (a replica that held the lead) in between.
-TEST_F(HubSyncerTest, WritingOnlyChangesEqualsRewritingEverything) {
-  auto other_path = path_.string() + "-fresh.db";
-  std::filesystem::remove(other_path);
-  auto other = store::Store::Open({"sqlite:" + other_path, 2, true});
+TEST_P(HubSyncerTest, WritingOnlyChangesEqualsRewritingEverything) {
+  auto other =
+      store::Store::Open({test_support::FreshDatabase(GetParam(), "syncerfresh"), 2, true});
   ASSERT_TRUE(other) << other.error().message;
   const std::string dropped = fleet_.nodes[1].name;
   bool drop = false;
@@ -371,15 +365,11 @@ TEST_F(HubSyncerTest, WritingOnlyChangesEqualsRewritingEverything) {
     EXPECT_EQ(it->second, row) << key;
   }
   EXPECT_EQ(a.size(), b.size());
-  other->reset();
-  std::filesystem::remove(other_path);
-  std::filesystem::remove(other_path + "-wal");
-  std::filesystem::remove(other_path + "-shm");
 }
 
 // Rows changed under the syncer without its hub row changing (an operator's DELETE) are noticed:
 // the write finds fewer rows than the mirror knows, and the sync reloads and writes them again.
-TEST_F(HubSyncerTest, RowsRemovedBehindTheMirrorAreRewritten) {
+TEST_P(HubSyncerTest, RowsRemovedBehindTheMirrorAreRewritten) {
   auto syncer = Syncer(Sim());
   ASSERT_TRUE(syncer->SyncOnce(kT0));
   const size_t gpus = Rows("gpu").size();
@@ -400,7 +390,7 @@ TEST_F(HubSyncerTest, RowsRemovedBehindTheMirrorAreRewritten) {
 
 // A Prometheus that answers 500, garbage, truncated JSON or too late: the sync fails naming the
 // hub, nothing is half-written, the hub row records the error.
-TEST_F(HubSyncerTest, MisbehavingPrometheusIsReportedAndLeavesStoreConsistent) {
+TEST_P(HubSyncerTest, MisbehavingPrometheusIsReportedAndLeavesStoreConsistent) {
   struct Case {
     const char* what;
     std::function<std::string(testing::FakeHttpServer&)> answer;
@@ -446,6 +436,9 @@ TEST_F(HubSyncerTest, MisbehavingPrometheusIsReportedAndLeavesStoreConsistent) {
     EXPECT_TRUE(model::IsNull(hub[0].Get("last_sync_ok_at"))) << c.what;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, HubSyncerTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace aitelemetry::collect
