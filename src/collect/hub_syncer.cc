@@ -91,8 +91,6 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
     report.caught_up_hours = caught->hours;
   }
 
-  if (report.caught_up_hours > 0) mirror_.Clear();  // the catch-up rewrote usage hours
-
   const bool count_usage = !counted || at > *counted;
   const auto store_start = std::chrono::steady_clock::now();
   const model::Model& usage_model = *model::FindModel("usage");

@@ -250,12 +250,7 @@ struct PromStreamParser::Impl {
         stage = Stage::kRootFirst;
         return Step::kDone;
       case Stage::kRootFirst:
-        if (*p == '}') {
-          ++p;
-          stage = Stage::kDone;
-          return Step::kDone;
-        }
-        return RootKey(p, end);
+        return Closes(p, '}', Stage::kDone) ? Step::kDone : RootKey(p, end);
       case Stage::kRootKey:
         return RootKey(p, end);
       case Stage::kRootValue:
@@ -263,23 +258,13 @@ struct PromStreamParser::Impl {
       case Stage::kRootNext:
         return Separator(p, '}', Stage::kRootKey, Stage::kDone, "the answer object");
       case Stage::kWarningsFirst:
-        if (*p == ']') {
-          ++p;
-          stage = Stage::kRootNext;
-          return Step::kDone;
-        }
-        return Warning(p, end);
+        return Closes(p, ']', Stage::kRootNext) ? Step::kDone : Warning(p, end);
       case Stage::kWarningsItem:
         return Warning(p, end);
       case Stage::kWarningsNext:
         return Separator(p, ']', Stage::kWarningsItem, Stage::kRootNext, "\"warnings\"");
       case Stage::kDataFirst:
-        if (*p == '}') {
-          ++p;
-          stage = Stage::kRootNext;
-          return Step::kDone;
-        }
-        return DataKey(p, end);
+        return Closes(p, '}', Stage::kRootNext) ? Step::kDone : DataKey(p, end);
       case Stage::kDataKey:
         return DataKey(p, end);
       case Stage::kDataValue:
@@ -290,6 +275,14 @@ struct PromStreamParser::Impl {
         return Bad(p, "bytes after the answer");
     }
     return Bad(p, "internal: unknown stage");
+  }
+
+  // Right after an opening bracket: `close` ends the empty container (and goes on at `after`).
+  bool Closes(const char*& p, char close, Stage after) {
+    if (*p != close) return false;
+    ++p;
+    stage = after;
+    return true;
   }
 
   Step Separator(const char*& p, char close, Stage next_item, Stage after, const char* where) {

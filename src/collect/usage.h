@@ -45,10 +45,6 @@ class EnergyTracker {
   // transaction failed) gives the same answer.
   double Take(const std::string& uuid, Timestamp t, Nanos step, double counter_joules,
               double power_watts);
-  void Clear() {
-    decltype(last_)().swap(last_);
-    uuids_.Clear();
-  }
 
  private:
   struct Reading {
@@ -90,8 +86,6 @@ class UsageAccumulator {
 
   // The fields of "usage" a sample adds to (what UpsertAdding adds).
   static std::span<const int> SumFields();
-  size_t size() const { return rows_.size(); }
-  void Clear() { rows_.clear(); }
 
   // The natural key of a usage row: "{device_key}|{namespace}|{hour RFC 3339}" (namespace empty
   // for unallocated time).
