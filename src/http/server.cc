@@ -77,6 +77,29 @@ SpanResponse ToBeast(const Response& r, unsigned version, bool keep_alive, bool 
 
 Response SimpleProblem(int status, const char* detail) { return Problem(status, detail); }
 
+// True when the request's framing is one every reader agrees on: no Transfer-Encoding, or one
+// Transfer-Encoding field naming exactly "chunked" (HTTP/1.1, no Content-Length beside it).
+// Anything else ("chunked, identity", "gzip", a repeated field) is read differently by different
+// proxies, so a body could pass one of them as a second request (request smuggling).
+template <class Fields>
+bool HasUnambiguousFraming(const Fields& header, unsigned version) {
+  size_t encodings = 0;
+  std::string_view coding;
+  for (const auto& f : header) {
+    if (f.name() != bhttp::field::transfer_encoding) continue;
+    ++encodings;
+    coding = f.value();
+  }
+  if (encodings == 0) return true;
+  while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
+    coding.remove_prefix(1);
+  }
+  while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
+    coding.remove_suffix(1);
+  return encodings == 1 && version >= 11 && beast::iequals(coding, "chunked") &&
+         header.find(bhttp::field::content_length) == header.end();
+}
+
 template <class Stream>
 asio::awaitable<void> WriteProblem(Stream& stream, int status, const char* detail) {
   Response problem = SimpleProblem(status, detail);
@@ -110,6 +133,10 @@ asio::awaitable<void> Serve(Server::Impl& impl, Stream& stream, std::string remo
     }
     auto started = std::chrono::steady_clock::now();
     const auto& header = parser.get();
+    if (!HasUnambiguousFraming(header, header.version())) {
+      co_await WriteProblem(stream, 400, "only a single Transfer-Encoding: chunked is accepted");
+      co_return;
+    }
     if (header.target().size() > impl.options.max_target_bytes) {
       co_await WriteProblem(stream, 414, "request target too long");
       co_return;
