@@ -102,6 +102,10 @@ TEST(ParseFilterQuery, RefusesMalformedAndHostileFilters) {
       {"mig_enabled:yes", "not a valid boolean"},
       {"last_seen_at:yesterday", "not a valid date-time"},
       {"last_seen_at:[2026-13-01T00:00:00Z TO *]", "not a valid date-time"},
+      // Past 2262-04-11 a time would wrap around in nanoseconds (2600 became 2015).
+      {"last_seen_at:[2600-01-01T00:00:00Z TO *]", "not a valid date-time"},
+      {"last_seen_at:[* TO 2262-04-12T00:00:00Z]", "not a valid date-time"},
+      {"last_seen_at:\"9999-12-31T23:59:59Z\"", "not a valid date-time"},
       {"power_watts:[1 TO 2", "ends with ] or }"},
       {"power_watts:[1 TO ]", "missing value"},
       {"power_watts:[1 2]", "[a TO b]"},

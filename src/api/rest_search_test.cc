@@ -408,6 +408,8 @@ TEST_P(RestSearchTest, ErrorsNameTheOffenderAndHostileInputChangesNothing) {
       {"/api/usage?groupBy=project&from=notadate", 400, "from"},
       {"/api/usage?groupBy=project&from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", 400, "from"},
       {"/api/usage?groupBy=project&step=week", 400, "step"},
+      {"/api/usage?groupBy=project&to=2600-01-01T00:00:00Z", 400, "to"},
+      {"/api/gpu?fq=last_seen_at:%5B2600-01-01T00:00:00Z%20TO%20*%5D", 400, "date-time"},
       {"/api/usage?groupBy=project&step=hour&from=1970-01-01T00:00:00Z&to=2030-01-01T00:00:00Z",
        400, "buckets"},
       {"/api/usage?groupBy=project&groupBy=hub", 400, "groupBy: given more than once"},
