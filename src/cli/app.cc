@@ -346,8 +346,9 @@ int RunRole(Role role, const config::Config& c) {
     rest.events.wake = s.listener.get();
     AddResponseCache(s);
     rest.cache = s.cache.get();
-    api::AddRestRoutes(*router, rest);
+    // The documents first: /api/openapi.json is not a model.
     api::AddDocRoutes(*router, {AITELEMETRY_VERSION, c.auth.issuer});
+    api::AddRestRoutes(*router, rest);
     api::AddNgsiRoutes(*router, *s.store);
   }
   if (role != Role::kServe) {
