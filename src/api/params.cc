@@ -447,4 +447,19 @@ Result<SearchParams> ParseSearchParams(const Model& m, const QueryPairs& query,
   return out;
 }
 
+std::optional<std::string> PathTail(std::string_view target, size_t segments) {
+  std::string_view path = target.substr(0, target.find('?'));
+  if (!path.starts_with('/')) return std::nullopt;
+  size_t pos = 1;
+  for (size_t i = 0; i < segments; ++i) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string_view::npos || slash == pos) return std::nullopt;
+    pos = slash + 1;
+  }
+  if (pos >= path.size()) return std::nullopt;
+  auto decoded = http::PercentDecode(path.substr(pos));
+  if (!decoded || decoded->empty()) return std::nullopt;
+  return std::move(*decoded);
+}
+
 }  // namespace aitelemetry::api

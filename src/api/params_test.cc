@@ -254,6 +254,29 @@ TEST(ParseSearchParams, RefusesEveryMalformedParameterWithItsName) {
   EXPECT_FALSE(ParseSearchParams(Gpu(), many, ""));
 }
 
+TEST(PathTail, ReadsTheExactRestOfTheRawPath) {
+  struct Case {
+    const char* target;
+    size_t segments;
+    std::optional<std::string> want;
+  };
+  const Case cases[] = {
+      {"/api/allocation/a%2Fb%2F%2Fc@t?fl=key", 2, "a/b//c@t"},
+      {"/api/allocation/a/b//c@t", 2, "a/b//c@t"},
+      {"/api/gpu/HUB-moc-GPU-x", 2, "HUB-moc-GPU-x"},
+      {"/api/gpu/a%20b", 2, "a b"},
+      {"/ngsi-ld/v1/entities/urn:ngsi-ld:Allocation:a%2Fb", 3, "urn:ngsi-ld:Allocation:a/b"},
+      {"/api/gpu/", 2, std::nullopt},
+      {"/api/gpu", 2, std::nullopt},
+      {"/api//gpu/x", 2, std::nullopt},  // not plain segments: the router's parameter is used
+      {"api/gpu/x", 2, std::nullopt},
+      {"/api/gpu/%zz", 2, std::nullopt},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(PathTail(c.target, c.segments), c.want) << c.target;
+  }
+}
+
 TEST(IsValidUtf8, AcceptsUtf8AndRefusesTheRest) {
   EXPECT_TRUE(IsValidUtf8(""));
   EXPECT_TRUE(IsValidUtf8("plain ascii"));

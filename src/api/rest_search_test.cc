@@ -477,6 +477,50 @@ TEST_P(RestSearchTest, ErrorsNameTheOffenderAndHostileInputChangesNothing) {
   EXPECT_EQ(Snapshot(), before);
 }
 
+// Allocation and health-event keys hold '/' ("{device}/{pod}/{container}@{start}"): each is
+// reachable one at a time with '/' written as %2F or as is, empty segments included, from
+// GET /api/{model}/{key} and PATCH alike.
+TEST_P(RestSearchTest, KeysHoldingSlashesAreReachableOneAtATime) {
+  const std::string device = rows_["gpu"][0].Key();
+  struct Case {
+    const char* model;
+    std::string key;
+  };
+  const std::vector<Case> cases = {
+      {"allocation", device + "/pod-1/main@2026-01-01T00:00:00Z"},
+      {"allocation", device + "/pod-2//@2026-01-01T00:00:00Z"},  // no container label
+      {"health-event", device + "/xid/79@2026-01-01T00:00:00Z"},
+  };
+  for (const Case& c : cases) {
+    const model::Model& m = *model::FindModel(c.model);
+    auto row = testing::GenericRows(m, 1).front();
+    row.values[0] = c.key;
+    ASSERT_TRUE(store_->Upsert(m, std::span(&row, 1)));
+  }
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.key);
+    std::string encoded;  // every '/' as %2F
+    for (char ch : c.key) encoded += ch == '/' ? std::string("%2F") : std::string(1, ch);
+    for (const std::string& written : {encoded, http::UrlEncode(c.key), c.key}) {
+      auto r = testing::Get(client_, base_ + "/api/" + c.model + "/" + written, "admin");
+      EXPECT_EQ(r.status, 200) << written << ": " << r.body.substr(0, 200);
+      EXPECT_EQ(testing::JsonOf(r).value("key", ""), c.key) << written;
+    }
+    // One segment more or less names no row.
+    auto shorter = testing::Get(
+        client_, base_ + "/api/" + c.model + "/" + c.key.substr(0, c.key.rfind('/')), "admin");
+    EXPECT_EQ(shorter.status, 404);
+  }
+  http::ClientRequest patch;
+  patch.method = "PATCH";
+  patch.url = base_ + "/api/allocation/" + http::UrlEncode(cases[0].key);
+  patch.headers = {{"X-Test-Caller", "admin"}, {"Content-Type", "application/json"}};
+  patch.body = "{}";
+  auto r = client_.Send(patch);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body.substr(0, 200);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, RestSearchTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 
