@@ -254,6 +254,13 @@ void SetPath(YAML::Node root, const std::vector<std::string>& segments, const st
     parsed = YAML::Node(value);
   }
   if (!parsed.IsScalar() && !parsed.IsSequence() && !parsed.IsMap()) parsed = YAML::Node(value);
+  // A collection only when the text is written as one: "[::]:8080" (an IPv6 listen address) is
+  // text, not the map {[::]: 8080} that YAML reads in it.
+  if (parsed.IsSequence() || parsed.IsMap()) {
+    bool flow = (value.starts_with('[') && value.ends_with(']')) ||
+                (value.starts_with('{') && value.ends_with('}'));
+    if (!flow && value.find('\n') == std::string::npos) parsed = YAML::Node(value);
+  }
   std::vector<YAML::Node> chain{root};
   for (size_t i = 0; i < segments.size(); ++i) {
     const std::string& seg = segments[i];

@@ -86,6 +86,26 @@ TEST(Config, ReportsEveryProblemWithPathAndOrigin) {
   }
 }
 
+// An IPv6 listen address is brackets and a port, from a flag, the environment or the file: never
+// read as YAML flow syntax.
+TEST(Config, ListenTakesIpv6Addresses) {
+  for (const char* listen : {"[::]:8080", "[::1]:9090", "[fd00::5]:80"}) {
+    auto flag = Load({"", {}, {{"listen", listen}}});
+    ASSERT_TRUE(flag) << listen << ": " << flag.error().message;
+    EXPECT_EQ(flag->listen, listen);
+    auto env = Load({"", {{"AITELEMETRY_LISTEN", listen}}, {}});
+    ASSERT_TRUE(env) << listen << ": " << env.error().message;
+    EXPECT_EQ(env->listen, listen);
+    auto file = Load({Write(std::string("listen: \"") + listen + "\"\n"), {}, {}});
+    ASSERT_TRUE(file) << listen << ": " << file.error().message;
+    EXPECT_EQ(file->listen, listen);
+  }
+  // Lists and maps in the environment still read as YAML.
+  auto list = Load({"", {{"AITELEMETRY_AUTH__ADMIN_ROLES", "[a, b]"}}, {}});
+  ASSERT_TRUE(list) << list.error().message;
+  EXPECT_EQ(list->auth.admin_roles, (std::vector<std::string>{"a", "b"}));
+}
+
 TEST(Config, RejectsBrokenYamlAndMissingFiles) {
   auto missing = Load({"/nonexistent/aitelemetry.yaml", {}, {}});
   ASSERT_FALSE(missing);

@@ -232,9 +232,31 @@ TEST_F(ServerTest, GracefulStopFinishesInFlightRequests) {
   server_.reset();
 }
 
+// IPv6 listen addresses are written in brackets; "[::]" takes every address of both families.
+TEST(ServerCreate, ListensOnIpv6Addresses) {
+  auto router = std::make_shared<Router>();
+  router->Add("GET", "/hello", [](const Request&) { return JsonResponse(200, "{}"); });
+  for (const char* listen : {"[::1]:0", "[::]:0"}) {
+    ServerOptions o;
+    o.listen = listen;
+    o.threads = 1;
+    auto s = Server::Create(o, router);
+    ASSERT_TRUE(s) << listen << ": " << s.error().ToString();
+    std::thread t([&] { (*s)->Run(false); });
+    HttpClient client;
+    ClientRequest req;
+    req.url = "http://[::1]:" + std::to_string((*s)->port()) + "/hello";
+    auto r = client.Send(req);
+    EXPECT_TRUE(r && r->status == 200) << listen;
+    (*s)->Stop();
+    t.join();
+  }
+}
+
 TEST(ServerCreate, RejectsBadListenAddresses) {
   auto router = std::make_shared<Router>();
-  for (const char* bad : {"nohost", "127.0.0.1:99999", "example.com:80", "127.0.0.1:x"}) {
+  for (const char* bad :
+       {"nohost", "127.0.0.1:99999", "example.com:80", "127.0.0.1:x", "[::1]", "[::1:80", "::1:80x"}) {
     ServerOptions o;
     o.listen = bad;
     auto s = Server::Create(o, router);
