@@ -109,6 +109,42 @@ TEST(WebAuth, OpenModeMakesEveryCallerAdmin) {
   EXPECT_NE(r.body.find("\"open_mode\":true"), std::string::npos);
 }
 
+// /metrics: with a configured token only its bearer gets in (from anywhere); without one, only a
+// caller on this machine.
+TEST(RefuseMetricsCaller, TokenOrLoopback) {
+  struct Case {
+    const char* token;
+    const char* remote;
+    const char* authorization;
+    int status;  // 0: answered
+  };
+  const Case cases[] = {
+      {"", "127.0.0.1", "", 0},
+      {"", "::1", "", 0},
+      {"", "::ffff:127.0.0.1", "", 0},
+      {"", "10.1.2.3", "", 403},
+      {"", "::ffff:10.1.2.3", "", 403},
+      {"", "10.1.2.3", "Bearer anything", 403},
+      {"s3cret", "10.1.2.3", "Bearer s3cret", 0},
+      {"s3cret", "10.1.2.3", "bearer s3cret", 0},
+      {"s3cret", "10.1.2.3", "Bearer wrong!", 401},
+      {"s3cret", "10.1.2.3", "", 401},
+      {"s3cret", "127.0.0.1", "", 401},  // a token, once configured, is needed from loopback too
+      {"s3cret", "10.1.2.3", "Basic czNjcmV0", 401},
+  };
+  for (const Case& c : cases) {
+    http::Request req = MakeRequest("GET", "/metrics");
+    req.remote_address = c.remote;
+    if (*c.authorization) req.headers.emplace_back("authorization", c.authorization);
+    auto refusal = RefuseMetricsCaller(req, c.token);
+    EXPECT_EQ(refusal ? refusal->status : 0, c.status)
+        << c.token << " " << c.remote << " " << c.authorization;
+    if (refusal && refusal->status == 401) {
+      EXPECT_FALSE(refusal->Header("WWW-Authenticate").empty());
+    }
+  }
+}
+
 // Authenticated mode against an issuer that cannot be reached: no credentials are refused by
 // kind of path, and a bearer token fails closed (503), never open.
 TEST(WebAuth, RefusesWithoutCredentialsAndFailsClosed) {

@@ -1,5 +1,6 @@
 #include "api/auth_web.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -72,7 +73,60 @@ std::string ReadSecret(const std::string& path, bool* ok) {
   return s;
 }
 
+bool EqualsNoCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether `address` (no port, no brackets) is a loopback IP address literal.
+bool IsLoopbackAddress(std::string_view address) {
+  if (address == "::1" || address == "0:0:0:0:0:0:0:1") return true;
+  if (EqualsNoCase(address.substr(0, 7), "::ffff:")) address.remove_prefix(7);
+  // 127.a.b.c: four decimal parts, the first 127.
+  if (!address.starts_with("127.")) return false;
+  int parts = 0;
+  for (size_t i = 0; i <= address.size();) {
+    size_t dot = std::min(address.find('.', i), address.size());
+    std::string_view part = address.substr(i, dot - i);
+    if (part.empty() || part.size() > 3) return false;
+    int v = 0;
+    for (char c : part) {
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    if (v > 255) return false;
+    ++parts;
+    i = dot + 1;
+  }
+  return parts == 4;
+}
+
 }  // namespace
+
+std::optional<http::Response> RefuseMetricsCaller(const http::Request& request,
+                                                  std::string_view bearer_token) {
+  if (!bearer_token.empty()) {
+    std::string authorization = request.Header("authorization");
+    bool bearer = StartsWithNoCase(authorization, "bearer ");
+    if (bearer &&
+        auth::ConstantTimeEquals(std::string_view(authorization).substr(7), bearer_token)) {
+      return std::nullopt;
+    }
+    http::Response r = http::Problem(401, "metrics need the configured bearer token");
+    r.Set("WWW-Authenticate", bearer ? "Bearer error=\"invalid_token\"" : "Bearer");
+    return r;
+  }
+  if (IsLoopbackAddress(request.remote_address)) return std::nullopt;
+  return http::Problem(403,
+                       "metrics are served to loopback callers only; set "
+                       "metrics.bearer_token_file to let a scraper in");
+}
 
 WebAuth::WebAuth(WebAuthOptions options)
     : options_(std::move(options)), open_mode_(true), clock_([] { return Now(); }) {}

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "api/caller.h"
 #include "auth/authenticator.h"
@@ -33,6 +34,13 @@ struct WebAuthOptions {
   std::chrono::seconds session_ttl{8 * 3600};
   std::chrono::seconds login_ttl{600};  // how long a /login may wait for its /callback
 };
+
+// The access rule of GET /metrics: with a non-empty `bearer_token`, only requests that send it
+// (Authorization: Bearer, compared in constant time) are answered, from anywhere; without one,
+// only callers on a loopback address (127.0.0.0/8, ::1, ::ffff:127.x). Returns the refusal
+// (401 with WWW-Authenticate, or 403), or nothing.
+std::optional<http::Response> RefuseMetricsCaller(const http::Request& request,
+                                                  std::string_view bearer_token);
 
 // Thread-safe once installed.
 class WebAuth {

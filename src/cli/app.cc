@@ -73,7 +73,8 @@ struct Services {
   std::vector<std::unique_ptr<Periodic>> tasks;     // stopped before the members above go away
 };
 
-void AddHealthRoutes(http::Router& router, Services& s) {
+// Requires: `metrics_token` is the token of metrics.bearer_token_file, or "" (loopback only).
+void AddHealthRoutes(http::Router& router, Services& s, std::string metrics_token) {
   router.Add("GET", "/healthz",
              [](const http::Request&) { return http::JsonResponse(200, R"({"status":"ok"})"); });
   router.Add("GET", "/readyz", [&s](const http::Request&) {
@@ -81,7 +82,9 @@ void AddHealthRoutes(http::Router& router, Services& s) {
     if (!st) return http::Problem(503, "store not ready: " + st.error().message);
     return http::JsonResponse(200, R"({"status":"ready"})");
   });
-  router.Add("GET", "/metrics", [&s](const http::Request&) {
+  // Fleet-wide counts and hub names: for a scraper with the token, or this machine only.
+  router.Add("GET", "/metrics", [&s, token = std::move(metrics_token)](const http::Request& req) {
+    if (auto refusal = api::RefuseMetricsCaller(req, token)) return std::move(*refusal);
     http::Response r;
     r.body = s.metrics.Render();
     r.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
@@ -322,8 +325,17 @@ int RunRole(Role role, const config::Config& c) {
     return 1;
   }
   s.store = std::move(*store);
+  std::string metrics_token;
+  if (!c.metrics.bearer_token_file.empty()) {
+    metrics_token = ReadTrimmed(c.metrics.bearer_token_file);
+    if (metrics_token.empty()) {
+      fmt::print(stderr, "aitelemetry: metrics.bearer_token_file: no token in {}\n",
+                 c.metrics.bearer_token_file);
+      return 2;
+    }
+  }
   auto router = std::make_shared<http::Router>();
-  AddHealthRoutes(*router, s);
+  AddHealthRoutes(*router, s, std::move(metrics_token));
   // Authentication: one middleware sets the api::Caller of every routed request; the login routes.
   std::unique_ptr<api::AuthStack> auth;
   if (serves_site) {

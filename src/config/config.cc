@@ -446,6 +446,8 @@ Result<Config> Load(const Sources& sources) {
       a.Strings("session_alerts", &c.alerts.session_alerts);
     });
     r.Object("api", [&](Reader& a) { a.Bytes("cache_bytes", &c.api.cache_bytes); });
+    r.Object("metrics",
+             [&](Reader& m) { m.File("bearer_token_file", &c.metrics.bearer_token_file); });
   }
   std::set<std::string> names;
   for (size_t i = 0; i < c.hubs.size(); ++i) {
@@ -580,6 +582,9 @@ std::string ToYaml(const Config& c) {
   out << YAML::EndMap;
   out << YAML::Key << "api" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "cache_bytes" << YAML::Value << c.api.cache_bytes;
+  out << YAML::EndMap;
+  out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "bearer_token_file" << YAML::Value << c.metrics.bearer_token_file;
   out << YAML::EndMap;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";

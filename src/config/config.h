@@ -63,6 +63,12 @@ struct AuthConfig {
   std::chrono::seconds session_ttl{8 * 3600};
 };
 
+struct MetricsConfig {
+  // When set, GET /metrics needs "Authorization: Bearer <the file's token>"; when empty, only
+  // loopback callers are answered.
+  std::string bearer_token_file;
+};
+
 struct OtlpConfig {
   std::string endpoint;  // empty: spans are kept in the outbox but not exported
   std::map<std::string, std::string> headers;
@@ -95,6 +101,7 @@ struct Config {
   OtlpConfig otlp;
   AlertsConfig alerts;
   ApiConfig api;
+  MetricsConfig metrics;
   std::string tracing_ui_url;  // e.g. https://tempo.example/trace/{trace_id}
 };
 

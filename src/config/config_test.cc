@@ -106,6 +106,16 @@ TEST(Config, ListenTakesIpv6Addresses) {
   EXPECT_EQ(list->auth.admin_roles, (std::vector<std::string>{"a", "b"}));
 }
 
+TEST(Config, MetricsBearerTokenFile) {
+  std::string token = Write("s3cret\n");
+  auto c = Load({Write("metrics: {bearer_token_file: " + token + "}\n"), {}, {}});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->metrics.bearer_token_file, token);
+  EXPECT_NE(ToYaml(*c).find("metrics:"), std::string::npos);
+  EXPECT_FALSE(Load({Write("metrics: {bearer_token_file: /nonexistent/token}\n"), {}, {}}));
+  EXPECT_TRUE(Load({"", {}, {}})->metrics.bearer_token_file.empty());  // loopback only
+}
+
 TEST(Config, RejectsBrokenYamlAndMissingFiles) {
   auto missing = Load({"/nonexistent/aitelemetry.yaml", {}, {}});
   ASSERT_FALSE(missing);
