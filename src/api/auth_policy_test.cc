@@ -101,12 +101,61 @@ TEST(WebAuth, OpenModeMakesEveryCallerAdmin) {
     const Caller& c = CallerOf(r);
     return http::JsonResponse(200, c.open_mode && c.admin && c.scope.all ? "open" : "closed");
   });
-  auto req = MakeRequest("GET", "/api/probe");
+  auto req = MakeRequest("GET", "/api/probe", {{"host", "127.0.0.1:8080"}});
   EXPECT_EQ(router.Dispatch(req).body, "open");
-  auto me = MakeRequest("GET", "/api/me");
+  auto me = MakeRequest("GET", "/api/me", {{"host", "localhost:8080"}});
   auto r = router.Dispatch(me);
   EXPECT_EQ(r.status, 200);
   EXPECT_NE(r.body.find("\"open_mode\":true"), std::string::npos);
+}
+
+// Open local mode makes every caller admin, so it answers only requests addressed to this
+// machine: a DNS-rebinding page (Host: its own name) or a cross-site form (Origin: another site)
+// is refused before any handler runs.
+TEST(WebAuth, OpenModeAnswersOnlyLoopbackHostsAndOrigins) {
+  WebAuthOptions options;
+  options.allowed_hosts = {"gpu-box.lab", "[fd00::5]"};
+  WebAuth web{options};
+  http::Router router;
+  web.Install(router);
+  int handled = 0;
+  router.Add("PATCH", "/api/probe", [&handled](const http::Request&) {
+    ++handled;
+    return http::JsonResponse(200, "{}");
+  });
+  struct Case {
+    const char* host;
+    const char* origin;  // "" when none is sent
+    int status;
+  };
+  const Case cases[] = {
+      {"127.0.0.1:8080", "", 200},
+      {"localhost:8080", "http://localhost:8080", 200},
+      {"LOCALHOST", "", 200},
+      {"127.1.2.3:80", "", 200},
+      {"[::1]:8080", "http://[::1]:8080", 200},
+      {"gpu-box.lab:8080", "https://gpu-box.lab", 200},  // allowed by configuration
+      {"[fd00::5]:8080", "", 200},
+      {"attacker.example:8080", "", 403},  // rebinding: the name resolves to 127.0.0.1
+      {"attacker.example:8080", "http://attacker.example:8080", 403},
+      {"127.0.0.1.attacker.example", "", 403},
+      {"localhost.attacker.example", "", 403},
+      {"127.0.0.1:8080", "http://attacker.example", 403},  // cross-site request
+      {"127.0.0.1:8080", "null", 403},
+      {"127.0.0.1:8080", "http://127.0.0.1:8080/path", 403},
+      {"", "", 403},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (*c.host) headers.emplace_back("host", c.host);
+    if (*c.origin) headers.emplace_back("origin", c.origin);
+    auto req = MakeRequest("PATCH", "/api/probe", headers);
+    EXPECT_EQ(router.Dispatch(req).status, c.status) << c.host << " " << c.origin;
+  }
+  EXPECT_EQ(handled, 7);
+  EXPECT_TRUE(IsLoopbackHost("127.0.0.1"));
+  EXPECT_FALSE(IsLoopbackHost("127.0.0.256"));
+  EXPECT_FALSE(IsLoopbackHost("128.0.0.1"));
 }
 
 // /metrics: with a configured token only its bearer gets in (from anywhere); without one, only a

@@ -73,6 +73,15 @@ std::string ReadSecret(const std::string& path, bool* ok) {
   return s;
 }
 
+// The host part of a Host header or URL authority: "[::1]:8080" -> "::1", "a.b:80" -> "a.b".
+std::string_view HostPart(std::string_view authority) {
+  if (authority.starts_with('[')) {
+    auto close = authority.find(']');
+    return close == std::string_view::npos ? std::string_view() : authority.substr(1, close - 1);
+  }
+  return authority.substr(0, authority.find(':'));
+}
+
 bool EqualsNoCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -107,7 +116,43 @@ bool IsLoopbackAddress(std::string_view address) {
   return parts == 4;
 }
 
+bool HostAllowed(std::string_view host, const std::vector<std::string>& allowed_hosts) {
+  if (IsLoopbackHost(host)) return true;
+  std::string_view name = HostPart(host);
+  if (name.empty()) return false;
+  for (const auto& a : allowed_hosts) {
+    if (EqualsNoCase(name, HostPart(a))) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+bool IsLoopbackHost(std::string_view host) {
+  std::string_view name = HostPart(host);
+  if (name.ends_with('.')) name.remove_suffix(1);  // "localhost." is localhost too
+  return EqualsNoCase(name, "localhost") || IsLoopbackAddress(name);
+}
+
+std::optional<http::Response> RefuseForeignHost(const http::Request& request,
+                                                const std::vector<std::string>& allowed_hosts) {
+  if (!HostAllowed(request.Header("host"), allowed_hosts)) {
+    return http::Problem(403,
+                         "open local mode answers only loopback host names; add this one to "
+                         "auth.allowed_hosts to serve it");
+  }
+  std::string origin = request.Header("origin");
+  if (!origin.empty()) {
+    std::string_view o(origin);
+    bool web = o.starts_with("http://") || o.starts_with("https://");
+    std::string_view authority = web ? o.substr(o.find("://") + 3) : std::string_view();
+    if (!web || authority.find('/') != std::string_view::npos ||
+        !HostAllowed(authority, allowed_hosts)) {
+      return http::Problem(403, "open local mode refuses requests from another origin");
+    }
+  }
+  return std::nullopt;
+}
 
 std::optional<http::Response> RefuseMetricsCaller(const http::Request& request,
                                                   std::string_view bearer_token) {
@@ -159,6 +204,14 @@ http::Response WebAuth::Handle(http::Request& request,
     return next(request);
   }
   if (open_mode_) {
+    // Everyone on this machine is admin: a page elsewhere must not reach in through a name that
+    // resolves here (DNS rebinding) or post across origins.
+    if (auto refusal = RefuseForeignHost(request, options_.allowed_hosts)) {
+      spdlog::info("auth: {} {} refused in open local mode: Host \"{}\", Origin \"{}\"",
+                   request.method, request.path, request.Header("host").substr(0, 100),
+                   request.Header("origin").substr(0, 100));
+      return std::move(*refusal);
+    }
     request.principal = OpenModeCaller();
     return next(request);
   }
@@ -363,6 +416,7 @@ Result<std::unique_ptr<AuthStack>> BuildAuth(const config::AuthConfig& config, s
   WebAuthOptions web;
   web.public_openapi = config.public_openapi;
   web.redirect_url = config.redirect_url;
+  web.allowed_hosts = config.allowed_hosts;
   web.session_ttl = config.session_ttl;
   if (config.issuer.empty()) {
     stack->web = std::make_unique<WebAuth>(web);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/caller.h"
 #include "auth/authenticator.h"
@@ -31,9 +32,21 @@ struct WebAuthOptions {
   bool public_openapi = true;
   // The browser login's redirect URI; empty: {scheme}://{Host}/callback from the request.
   std::string redirect_url;
+  // Open local mode: Host names answered besides loopback ones (localhost, 127.0.0.0/8, [::1]).
+  std::vector<std::string> allowed_hosts;
   std::chrono::seconds session_ttl{8 * 3600};
   std::chrono::seconds login_ttl{600};  // how long a /login may wait for its /callback
 };
+
+// Returns whether `host` (a Host header or an Origin's authority: name or address, optional
+// port) names this machine's loopback: localhost, an address in 127.0.0.0/8, or [::1].
+bool IsLoopbackHost(std::string_view host);
+
+// The Host/Origin rule of open local mode against DNS rebinding: a request is answered only when
+// its Host is a loopback name or one of `allowed_hosts` (any port), and its Origin, when sent,
+// is an http(s) origin whose host passes the same test. Returns the refusal (403), or nothing.
+std::optional<http::Response> RefuseForeignHost(const http::Request& request,
+                                                const std::vector<std::string>& allowed_hosts);
 
 // The access rule of GET /metrics: with a non-empty `bearer_token`, only requests that send it
 // (Authorization: Bearer, compared in constant time) are answered, from anywhere; without one,

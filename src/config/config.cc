@@ -430,6 +430,7 @@ Result<Config> Load(const Sources& sources) {
       a.Bool("public_openapi", &c.auth.public_openapi);
       a.Url("redirect_url", &c.auth.redirect_url);
       a.Duration("session_ttl", &c.auth.session_ttl);
+      a.Strings("allowed_hosts", &c.auth.allowed_hosts);
       if (c.auth.grants_source != "claims" && c.auth.grants_source != "uma") {
         ctx.Problem(a.Path("grants.source"),
                     fmt::format("expected claims or uma (\"{}\")", Shown(c.auth.grants_source)));
@@ -566,6 +567,7 @@ std::string ToYaml(const Config& c) {
   out << YAML::Key << "public_openapi" << YAML::Value << a.public_openapi;
   out << YAML::Key << "redirect_url" << YAML::Value << a.redirect_url;
   out << YAML::Key << "session_ttl" << YAML::Value << secs(a.session_ttl);
+  out << YAML::Key << "allowed_hosts" << YAML::Value << YAML::Flow << a.allowed_hosts;
   out << YAML::EndMap;
   out << YAML::Key << "otlp" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "endpoint" << YAML::Value << c.otlp.endpoint;
