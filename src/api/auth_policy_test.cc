@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "api/auth_web.h"
 
@@ -192,6 +196,121 @@ TEST(RefuseMetricsCaller, TokenOrLoopback) {
       EXPECT_FALSE(refusal->Header("WWW-Authenticate").empty());
     }
   }
+}
+
+// A test stack in authenticated mode whose issuer cannot be reached: sessions are made directly
+// in the store, and grants are refreshed through `refresh` (counted in *refreshes).
+struct SessionStack {
+  std::filesystem::path dir;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<AuthStack> auth;
+  http::Router router;
+  std::atomic<int64_t> now_s{1790000000};
+  int refreshes = 0;
+
+  explicit SessionStack(const char* name, std::string redirect_url = "https://t.example/callback",
+                        SessionRefresher refresh = nullptr) {
+    dir = std::filesystem::temp_directory_path() / name;
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    store = store::Store::Open({"sqlite:" + (dir / "s.db").string(), 2, true}).value();
+    config::AuthConfig config;
+    config.issuer = "http://127.0.0.1:1/realms/nerc";
+    config.redirect_url = std::move(redirect_url);
+    config.session_refresh = std::chrono::seconds(300);
+    AuthSeams seams;
+    seams.clock = [this] { return FromUnixSeconds(static_cast<double>(now_s.load())); };
+    if (refresh) {
+      seams.session_refresh = [this, refresh](const auth::WebSession& s) {
+        ++refreshes;
+        return refresh(s);
+      };
+    }
+    auth = BuildAuth(config, store.get(), seams).value();
+    auth->web->Install(router);
+    router.Add("GET", "/api/probe", [](const http::Request& r) {
+      const Caller& c = CallerOf(r);
+      return http::JsonResponse(200, c.admin ? "admin" : std::to_string(c.scope.grants.size()));
+    });
+  }
+  ~SessionStack() {
+    auth.reset();
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+  // Signs in `name` with `grants` (admin when set) and returns the session cookie header.
+  std::pair<std::string, std::string> SignIn(auth::GrantSet grants, std::string* csrf = nullptr) {
+    auth::WebSession s;
+    s.subject = "sub-1";
+    s.name = "ana";
+    s.refresh_token = "refresh-1";
+    s.id_token = "id-1";
+    s.grants = std::move(grants);
+    s.expires_at = FromUnixSeconds(static_cast<double>(now_s.load() + 8 * 3600));
+    s.grants_at = FromUnixSeconds(static_cast<double>(now_s.load()));
+    auto id = auth->sessions->Create(s).value();
+    if (csrf) *csrf = auth->sessions->Find(id).value().csrf_token;
+    return {"cookie", std::string(kSessionCookie) + "=" + id};
+  }
+  http::Response Get(const std::string& path, std::pair<std::string, std::string> cookie) {
+    auto req = MakeRequest("GET", path, {cookie});
+    return router.Dispatch(req);
+  }
+};
+
+// A browser session's grants are computed again from the issuer once they are session_refresh
+// old: a user removed from a group loses its rows within minutes, and when the issuer cannot
+// answer the grants are reduced to none, never kept; a refused refresh ends the session.
+TEST(WebAuth, SessionGrantsAreRefreshedAndNeverKeptOnFailure) {
+  Result<auth::WebSession> next = Fail(ErrorCode::kInternal, "unset");
+  SessionStack s("aitel-webauth-refresh", "https://t.example/callback",
+                 [&next](const auth::WebSession&) { return next; });
+  auth::GrantSet admin;
+  admin.admin = true;
+  auto cookie = s.SignIn(admin);
+  EXPECT_EQ(s.Get("/api/probe", cookie).body, "admin");
+  s.now_s += 299;
+  EXPECT_EQ(s.Get("/api/probe", cookie).body, "admin");
+  EXPECT_EQ(s.refreshes, 0);
+
+  // Due: the issuer now says one project only; that is what the session sees, and keeps.
+  s.now_s += 1;
+  auth::WebSession reduced;
+  reduced.subject = "sub-1";
+  reduced.grants.resources = {"HUB-moc-CLUSTER-c1-PROJECT-proj-a"};
+  next = reduced;
+  EXPECT_EQ(s.Get("/api/probe", cookie).body, "1");
+  EXPECT_EQ(s.refreshes, 1);
+  EXPECT_EQ(s.Get("/api/probe", cookie).body, "1");
+  EXPECT_EQ(s.refreshes, 1);  // fresh again for session_refresh
+
+  // The issuer cannot be reached: nothing, not the old grants; back once it answers.
+  s.now_s += 300;
+  next = Fail(ErrorCode::kUnavailable, "issuer down");
+  EXPECT_EQ(s.Get("/api/probe", cookie).body, "0");
+  EXPECT_EQ(s.Get("/api/probe", cookie).body, "0");
+  next = reduced;
+  EXPECT_EQ(s.Get("/api/probe", cookie).body, "1");
+
+  // The issuer refuses the refresh (user disabled, session revoked): signed out.
+  s.now_s += 300;
+  next = Fail(ErrorCode::kUnauthenticated, "invalid_grant");
+  EXPECT_EQ(s.Get("/api/probe", cookie).status, 401);
+  next = reduced;
+  EXPECT_EQ(s.Get("/api/probe", cookie).status, 401);  // the session is gone
+}
+
+// Without a test seam the refresh goes to the issuer (unreachable here): grants reduced to none.
+TEST(WebAuth, AnUnreachableIssuerReducesSessionGrants) {
+  SessionStack s("aitel-webauth-refresh-real");
+  auth::GrantSet admin;
+  admin.admin = true;
+  auto cookie = s.SignIn(admin);
+  EXPECT_EQ(s.Get("/api/probe", cookie).body, "admin");
+  s.now_s += 301;
+  auto r = s.Get("/api/probe", cookie);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "0");
 }
 
 // Authenticated mode against an issuer that cannot be reached: no credentials are refused by

@@ -177,13 +177,14 @@ WebAuth::WebAuth(WebAuthOptions options)
     : options_(std::move(options)), open_mode_(true), clock_([] { return Now(); }) {}
 
 WebAuth::WebAuth(WebAuthOptions options, auth::Authenticator* authenticator, auth::OidcClient* oidc,
-                 auth::SessionStore* sessions, auth::Clock clock)
+                 auth::SessionStore* sessions, auth::Clock clock, SessionRefresher refresh)
     : options_(std::move(options)),
       open_mode_(false),
       authenticator_(authenticator),
       oidc_(oidc),
       sessions_(sessions),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)),
+      refresh_(std::move(refresh)) {}
 
 void WebAuth::Install(http::Router& router) {
   router.Use([this](http::Request& r, const std::function<http::Response(http::Request&)>& next) {
@@ -271,6 +272,33 @@ WebAuth::Outcome WebAuth::Identify(const http::Request& request) {
   std::string session_id = request.Cookie(kSessionCookie);
   if (!session_id.empty()) {
     auto session = sessions_->Find(session_id);
+    if (session && clock_() - session->grants_at >= options_.session_refresh) {
+      // Grants age: ask the issuer again, so that a user removed from a group loses its rows
+      // within session_refresh, not at the end of the session.
+      auto refreshed = refresh_ ? refresh_(*session)
+                                : Result<auth::WebSession>(
+                                      Fail(ErrorCode::kUnavailable, "no way to refresh sessions"));
+      if (refreshed) {
+        auth::WebSession next = std::move(*refreshed);
+        next.grants_at = clock_();
+        if (auto st = sessions_->UpdateGrants(session_id, next); !st) {
+          spdlog::warn("auth: refreshed grants of {} cannot be saved: {}", session->name,
+                       st.error().message);
+        }
+        session->grants = std::move(next.grants);
+      } else if (refreshed.error().code == ErrorCode::kUnauthenticated) {
+        spdlog::info("auth: session of {} ended: {}", session->name, refreshed.error().message);
+        if (auto st = sessions_->Delete(session_id); !st) {
+          spdlog::warn("auth: session cannot be deleted: {}", st.error().message);
+        }
+        return out;  // no caller: signed out
+      } else {
+        // Never the old grants: nothing until the issuer answers again.
+        spdlog::warn("auth: grants of {} cannot be refreshed, reduced to none: {}", session->name,
+                     refreshed.error().message);
+        session->grants = auth::GrantSet{};
+      }
+    }
     if (session) {
       Caller c = CallerFromGrants(session->subject, session->name, session->grants);
       c.browser_session = true;
@@ -364,7 +392,9 @@ http::Response WebAuth::Callback(const http::Request& request) {
   session.name = identity->name;
   session.access_token = tokens->access_token;
   session.id_token = tokens->id_token;
+  session.refresh_token = tokens->refresh_token;
   session.grants = identity->grants;
+  session.grants_at = clock_();
   session.expires_at = clock_() + options_.session_ttl;
   auto session_id = sessions_->Create(std::move(session));
   if (!session_id) {
@@ -418,6 +448,7 @@ Result<std::unique_ptr<AuthStack>> BuildAuth(const config::AuthConfig& config, s
   web.redirect_url = config.redirect_url;
   web.allowed_hosts = config.allowed_hosts;
   web.session_ttl = config.session_ttl;
+  web.session_refresh = config.session_refresh;
   if (config.issuer.empty()) {
     stack->web = std::make_unique<WebAuth>(web);
     return stack;
@@ -473,8 +504,27 @@ Result<std::unique_ptr<AuthStack>> BuildAuth(const config::AuthConfig& config, s
   if (!oidc_client) return Fail(oidc_client.error());
   stack->oidc = std::move(*oidc_client);
   stack->sessions = std::make_unique<auth::SessionStore>(store, clock);
+  SessionRefresher refresh = seams.session_refresh;
+  if (!refresh) {
+    refresh = [oidc = stack->oidc.get(), authenticator = stack->authenticator.get()](
+                  const auth::WebSession& session) -> Result<auth::WebSession> {
+      auto tokens = oidc->Refresh(session.refresh_token);
+      if (!tokens) return Fail(tokens.error());
+      auto identity = authenticator->Identify(tokens->access_token);
+      if (!identity) return Fail(identity.error());
+      if (identity->subject != session.subject) {
+        return Fail(ErrorCode::kUnauthenticated, "the refreshed token names another subject");
+      }
+      auth::WebSession next = session;
+      next.access_token = tokens->access_token;
+      next.refresh_token = tokens->refresh_token;
+      if (!tokens->id_token.empty()) next.id_token = tokens->id_token;
+      next.grants = identity->grants;
+      return next;
+    };
+  }
   stack->web = std::make_unique<WebAuth>(web, stack->authenticator.get(), stack->oidc.get(),
-                                         stack->sessions.get(), clock);
+                                         stack->sessions.get(), clock, std::move(refresh));
   return stack;
 }
 

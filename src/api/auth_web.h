@@ -35,8 +35,16 @@ struct WebAuthOptions {
   // Open local mode: Host names answered besides loopback ones (localhost, 127.0.0.0/8, [::1]).
   std::vector<std::string> allowed_hosts;
   std::chrono::seconds session_ttl{8 * 3600};
+  // A browser session's grants older than this are computed again from the issuer before use.
+  std::chrono::seconds session_refresh{300};
   std::chrono::seconds login_ttl{600};  // how long a /login may wait for its /callback
 };
+
+// Computes a browser session's grants again from the issuer: returns the session with fresh
+// tokens and grants (grants_at is set by the caller). Errors: kUnauthenticated when the issuer
+// refuses (the session must end); any other code when it cannot be asked (the grants are then
+// reduced to none until it can).
+using SessionRefresher = std::function<Result<auth::WebSession>(const auth::WebSession&)>;
 
 // Returns whether `host` (a Host header or an Origin's authority: name or address, optional
 // port) names this machine's loopback: localhost, an address in 127.0.0.0/8, or [::1].
@@ -61,9 +69,10 @@ class WebAuth {
   // Open local mode: every routed request gets OpenModeCaller(); /api/me answers for it; /login
   // and /logout send the browser home.
   explicit WebAuth(WebAuthOptions options);
-  // Authenticated mode. Requires: the pointers outlive this object.
+  // Authenticated mode. `refresh` recomputes a session's grants (see SessionRefresher).
+  // Requires: the pointers outlive this object.
   WebAuth(WebAuthOptions options, auth::Authenticator* authenticator, auth::OidcClient* oidc,
-          auth::SessionStore* sessions, auth::Clock clock);
+          auth::SessionStore* sessions, auth::Clock clock, SessionRefresher refresh);
 
   // Adds the middleware to `router` and the routes GET /login, GET /callback, GET+POST /logout
   // and GET /api/me. Requires: `this` outlives the router; called before routes whose patterns
@@ -99,6 +108,7 @@ class WebAuth {
   auth::OidcClient* const oidc_ = nullptr;
   auth::SessionStore* const sessions_ = nullptr;
   const auth::Clock clock_;
+  const SessionRefresher refresh_;
 };
 
 // Test seams for BuildAuth; production uses the defaults.
@@ -106,6 +116,7 @@ struct AuthSeams {
   auth::Clock clock;                          // empty: the system clock
   std::chrono::seconds min_jwks_refresh{30};  // KeyCacheOptions::min_refresh_interval
   std::string uma_token_endpoint;             // empty: Keycloak's path under the issuer
+  SessionRefresher session_refresh;           // empty: the refresh token at the issuer
 };
 
 // Everything authentication needs, built from config and owned together.

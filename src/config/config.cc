@@ -430,7 +430,12 @@ Result<Config> Load(const Sources& sources) {
       a.Bool("public_openapi", &c.auth.public_openapi);
       a.Url("redirect_url", &c.auth.redirect_url);
       a.Duration("session_ttl", &c.auth.session_ttl);
+      a.Duration("session_refresh", &c.auth.session_refresh);
       a.Strings("allowed_hosts", &c.auth.allowed_hosts);
+      if (c.auth.session_refresh < std::chrono::seconds(1) ||
+          c.auth.session_refresh > std::chrono::hours(1)) {
+        ctx.Problem(a.Path("session_refresh"), "expected a duration from 1s to 1h");
+      }
       if (c.auth.grants_source != "claims" && c.auth.grants_source != "uma") {
         ctx.Problem(a.Path("grants.source"),
                     fmt::format("expected claims or uma (\"{}\")", Shown(c.auth.grants_source)));
@@ -567,6 +572,7 @@ std::string ToYaml(const Config& c) {
   out << YAML::Key << "public_openapi" << YAML::Value << a.public_openapi;
   out << YAML::Key << "redirect_url" << YAML::Value << a.redirect_url;
   out << YAML::Key << "session_ttl" << YAML::Value << secs(a.session_ttl);
+  out << YAML::Key << "session_refresh" << YAML::Value << secs(a.session_refresh);
   out << YAML::Key << "allowed_hosts" << YAML::Value << YAML::Flow << a.allowed_hosts;
   out << YAML::EndMap;
   out << YAML::Key << "otlp" << YAML::Value << YAML::BeginMap;

@@ -61,7 +61,8 @@ struct AuthConfig {
   bool public_openapi = true;
   std::string redirect_url;  // browser login callback; default derived from the request
   std::chrono::seconds session_ttl{8 * 3600};
-  std::vector<std::string> allowed_hosts;  // open local mode: Host names besides loopback
+  std::chrono::seconds session_refresh{300};  // session grants older than this are recomputed
+  std::vector<std::string> allowed_hosts;     // open local mode: Host names besides loopback
 };
 
 struct MetricsConfig {

@@ -37,6 +37,7 @@ TEST(Config, LoadsTheDocumentedShape) {
   EXPECT_EQ(c->auth.grants_source, "claims");
   EXPECT_EQ(c->otlp.headers.at("X-Scope-OrgID"), "tenant-secret");
   EXPECT_EQ(c->api.cache_bytes, 32u << 20);
+  EXPECT_EQ(c->auth.session_refresh, std::chrono::minutes(2));
   EXPECT_EQ(c->auth.allowed_hosts, std::vector<std::string>{"gpu-box.lab"});
   std::string yaml = ToYaml(*c);
   EXPECT_EQ(yaml.find("tenant-secret"), std::string::npos);  // header values are masked
