@@ -313,11 +313,39 @@ TEST(WebAuth, AnUnreachableIssuerReducesSessionGrants) {
   EXPECT_EQ(r.body, "0");
 }
 
+// Where the browser is sent and whether cookies are Secure come from auth.redirect_url alone:
+// never from the request's Host or scheme (a proxy or client chooses those).
+TEST(WebAuth, CookieFlagsComeFromTheConfiguredRedirectOnly) {
+  for (const auto& [redirect, secure] : std::vector<std::pair<std::string, bool>>{
+           {"https://t.example/callback", true}, {"http://127.0.0.1:8080/callback", false}}) {
+    SessionStack s("aitel-webauth-cookie", redirect);
+    std::string csrf;
+    auto cookie = s.SignIn(auth::GrantSet{}, &csrf);
+    for (bool tls : {false, true}) {
+      auto req = MakeRequest("POST", "/logout",
+                             {cookie, {"x-csrf-token", csrf}, {"host", "attacker.example"}});
+      req.tls = tls;
+      auto out = s.router.Dispatch(req);
+      EXPECT_EQ(out.Header("Set-Cookie").find("Secure") != std::string::npos, secure)
+          << redirect << " tls=" << tls;
+      EXPECT_EQ(out.Header("Location").find("attacker"), std::string::npos);
+      cookie = s.SignIn(auth::GrantSet{}, &csrf);
+    }
+  }
+  // An issuer without a redirect URL is a configuration error, not a guess from the request.
+  config::AuthConfig config;
+  config.issuer = "http://127.0.0.1:1/realms/nerc";
+  auto built = BuildAuth(config, nullptr);
+  ASSERT_FALSE(built.has_value());
+  EXPECT_NE(built.error().message.find("auth.redirect_url"), std::string::npos);
+}
+
 // Authenticated mode against an issuer that cannot be reached: no credentials are refused by
 // kind of path, and a bearer token fails closed (503), never open.
 TEST(WebAuth, RefusesWithoutCredentialsAndFailsClosed) {
   config::AuthConfig config;
   config.issuer = "http://127.0.0.1:1/realms/nerc";
+  config.redirect_url = "https://t.example/callback";
   auto dir = std::filesystem::temp_directory_path() / "aitel-webauth-unit";
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
@@ -376,6 +404,7 @@ TEST(WebAuth, RefusesWithoutCredentialsAndFailsClosed) {
 TEST(BuildAuth, RefusesBadConfig) {
   config::AuthConfig config;
   config.issuer = "http://127.0.0.1:1/realms/nerc";
+  config.redirect_url = "https://t.example/callback";
   config.grants_source = "ldap";
   EXPECT_FALSE(BuildAuth(config, nullptr).has_value());
   config.grants_source = "claims";

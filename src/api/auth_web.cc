@@ -48,6 +48,10 @@ http::Response InvalidToken() {
   return r;
 }
 
+http::Response NoBrowserLogin() {
+  return http::Problem(404, "browser sign-in is not configured (auth.redirect_url)");
+}
+
 http::Response AuthUnavailable() {
   http::Response r = http::Problem(503, "authentication is unavailable; try again shortly");
   r.Set("Retry-After", "5");
@@ -312,21 +316,19 @@ WebAuth::Outcome WebAuth::Identify(const http::Request& request) {
   return out;
 }
 
-std::string WebAuth::RedirectUri(const http::Request& request) const {
-  if (!options_.redirect_url.empty()) return options_.redirect_url;
-  return std::string(request.tls ? "https" : "http") + "://" + request.Header("host") + "/callback";
-}
-
-std::string WebAuth::CookieAttributes(const http::Request& request) const {
+// Only the configured redirect URL decides: a request's Host or scheme (which a proxy or a client
+// chooses) never does.
+std::string WebAuth::CookieAttributes() const {
   std::string a = "; Path=/; HttpOnly; SameSite=Lax";
-  if (request.tls || options_.redirect_url.starts_with("https://")) a += "; Secure";
+  if (options_.redirect_url.starts_with("https://")) a += "; Secure";
   return a;
 }
 
 http::Response WebAuth::Login(const http::Request& request) {
   std::string return_to = SafeReturnPath(request.Query("next").value_or("/"));
   if (open_mode_) return Redirect(return_to);
-  auto login = oidc_->BeginLogin(RedirectUri(request));
+  if (options_.redirect_url.empty()) return NoBrowserLogin();
+  auto login = oidc_->BeginLogin(options_.redirect_url);
   if (!login) {
     spdlog::warn("auth: login cannot start: {}", login.error().message);
     return AuthUnavailable();
@@ -339,13 +341,14 @@ http::Response WebAuth::Login(const http::Request& request) {
   }
   http::Response r = Redirect(login->authorization_url);
   // Binds the login to this browser: /callback must come with the same state in this cookie.
-  r.Set("Set-Cookie", std::string(kLoginCookie) + "=" + login->state + CookieAttributes(request) +
+  r.Set("Set-Cookie", std::string(kLoginCookie) + "=" + login->state + CookieAttributes() +
                           "; Max-Age=" + std::to_string(options_.login_ttl.count()));
   return r;
 }
 
 http::Response WebAuth::Callback(const http::Request& request) {
   if (open_mode_) return Redirect("/");
+  if (options_.redirect_url.empty()) return NoBrowserLogin();
   if (auto error = request.Query("error")) {
     spdlog::info("auth: the provider ended a login with error {}", *error);
     return http::Problem(401, "sign-in was cancelled or refused; start again at /login");
@@ -364,7 +367,7 @@ http::Response WebAuth::Callback(const http::Request& request) {
     spdlog::warn("auth: {}", pending.error().message);
     return AuthUnavailable();
   }
-  auto tokens = oidc_->ExchangeCode(code, pending->code_verifier, RedirectUri(request),
+  auto tokens = oidc_->ExchangeCode(code, pending->code_verifier, options_.redirect_url,
                                     pending->nonce, clock_());
   if (!tokens) {
     if (tokens.error().code == ErrorCode::kUnauthenticated) {
@@ -403,9 +406,9 @@ http::Response WebAuth::Callback(const http::Request& request) {
   }
   spdlog::info("auth: {} signed in", identity->name);
   http::Response r = Redirect(pending->return_to);
-  r.Set("Set-Cookie", std::string(kSessionCookie) + "=" + *session_id + CookieAttributes(request) +
+  r.Set("Set-Cookie", std::string(kSessionCookie) + "=" + *session_id + CookieAttributes() +
                           "; Max-Age=" + std::to_string(options_.session_ttl.count()));
-  r.Set("Set-Cookie", std::string(kLoginCookie) + "=" + CookieAttributes(request) + "; Max-Age=0");
+  r.Set("Set-Cookie", std::string(kLoginCookie) + "=" + CookieAttributes() + "; Max-Age=0");
   return r;
 }
 
@@ -420,12 +423,14 @@ http::Response WebAuth::Logout(const http::Request& request) {
       return AuthUnavailable();
     }
   }
-  std::string origin = OriginOf(RedirectUri(request));
   std::string location = "/";
-  if (auto url = oidc_->LogoutUrl(id_token, origin + "/")) location = *url;
+  if (!options_.redirect_url.empty()) {
+    if (auto url = oidc_->LogoutUrl(id_token, OriginOf(options_.redirect_url) + "/")) {
+      location = *url;
+    }
+  }
   http::Response r = Redirect(location);
-  r.Set("Set-Cookie",
-        std::string(kSessionCookie) + "=" + CookieAttributes(request) + "; Max-Age=0");
+  r.Set("Set-Cookie", std::string(kSessionCookie) + "=" + CookieAttributes() + "; Max-Age=0");
   return r;
 }
 
@@ -452,6 +457,11 @@ Result<std::unique_ptr<AuthStack>> BuildAuth(const config::AuthConfig& config, s
   if (config.issuer.empty()) {
     stack->web = std::make_unique<WebAuth>(web);
     return stack;
+  }
+  if (config.redirect_url.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "auth.redirect_url is required with auth.issuer (the browser login's callback, "
+                "e.g. https://telemetry.example/callback)");
   }
   auth::Clock clock = seams.clock ? seams.clock : auth::Clock([] { return Now(); });
 

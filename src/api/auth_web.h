@@ -30,7 +30,9 @@ inline constexpr char kLoginCookie[] = "aitelemetry_login";
 
 struct WebAuthOptions {
   bool public_openapi = true;
-  // The browser login's redirect URI; empty: {scheme}://{Host}/callback from the request.
+  // The browser login's redirect URI (auth.redirect_url): also the origin logout returns to, and
+  // its scheme alone decides the cookies' Secure flag. Nothing of either comes from the request.
+  // Empty: browser sign-in is off (/login answers 404).
   std::string redirect_url;
   // Open local mode: Host names answered besides loopback ones (localhost, 127.0.0.0/8, [::1]).
   std::vector<std::string> allowed_hosts;
@@ -99,8 +101,7 @@ class WebAuth {
   http::Response Logout(const http::Request& request);
   http::Response Me(const http::Request& request) const;
 
-  std::string RedirectUri(const http::Request& request) const;
-  std::string CookieAttributes(const http::Request& request) const;
+  std::string CookieAttributes() const;
 
   const WebAuthOptions options_;
   const bool open_mode_;
@@ -132,7 +133,8 @@ struct AuthStack {
 };
 
 // Builds the stack for `config` (open local mode when config.issuer is empty). Errors:
-// kInvalidArgument for a bad algorithm list or grants_source, or an unreadable client_secret_file.
+// kInvalidArgument for a bad algorithm list or grants_source, an unreadable client_secret_file,
+// or an issuer without redirect_url (browser sign-in needs its callback configured).
 // Requires: `store` outlives the stack.
 [[nodiscard]] Result<std::unique_ptr<AuthStack>> BuildAuth(const config::AuthConfig& config,
                                                            store::Store* store,

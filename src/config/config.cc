@@ -43,6 +43,16 @@ std::string Join(const std::string& base, const std::string& key) {
 
 std::string Shown(const std::string& s) { return s.size() > 80 ? s.substr(0, 80) + "..." : s; }
 
+// Whether `url`'s host is loopback (localhost, 127.x.x.x, [::1]): plain http is fine there.
+bool IsLoopbackUrl(const std::string& url) {
+  auto start = url.find("://");
+  if (start == std::string::npos) return false;
+  std::string authority = url.substr(start + 3, url.find('/', start + 3) - start - 3);
+  if (authority.starts_with("[::1]")) return true;
+  std::string host = authority.substr(0, authority.find(':'));
+  return host == "localhost" || host.starts_with("127.");
+}
+
 bool LooksLikeUrl(const std::string& url) {
   for (const char* scheme : {"http://", "https://"}) {
     if (url.starts_with(scheme)) {
@@ -432,6 +442,18 @@ Result<Config> Load(const Sources& sources) {
       a.Duration("session_ttl", &c.auth.session_ttl);
       a.Duration("session_refresh", &c.auth.session_refresh);
       a.Strings("allowed_hosts", &c.auth.allowed_hosts);
+      if (!c.auth.issuer.empty() && c.auth.redirect_url.empty()) {
+        // Browser sign-in needs its callback; taking it from a request's Host would let the
+        // request choose where codes go and whether the cookie is Secure.
+        ctx.Problem(a.Path("redirect_url"),
+                    "required with auth.issuer (the browser login's callback, e.g. "
+                    "https://telemetry.example/callback)");
+      } else if (c.auth.redirect_url.starts_with("http://") &&
+                 !IsLoopbackUrl(c.auth.redirect_url)) {
+        ctx.Problem(a.Path("redirect_url"),
+                    fmt::format("must be https:// unless on loopback (\"{}\")",
+                                Shown(c.auth.redirect_url)));
+      }
       if (c.auth.session_refresh < std::chrono::seconds(1) ||
           c.auth.session_refresh > std::chrono::hours(1)) {
         ctx.Problem(a.Path("session_refresh"), "expected a duration from 1s to 1h");

@@ -59,7 +59,7 @@ struct AuthConfig {
   std::vector<std::string> manager_roles = {"aitelemetry-manager"};
   std::vector<std::string> algorithms = {"RS256", "PS256", "ES256"};
   bool public_openapi = true;
-  std::string redirect_url;  // browser login callback; default derived from the request
+  std::string redirect_url;  // browser login callback; required with issuer
   std::chrono::seconds session_ttl{8 * 3600};
   std::chrono::seconds session_refresh{300};  // session grants older than this are recomputed
   std::vector<std::string> allowed_hosts;     // open local mode: Host names besides loopback

@@ -37,6 +37,7 @@ TEST(Config, LoadsTheDocumentedShape) {
   EXPECT_EQ(c->auth.grants_source, "claims");
   EXPECT_EQ(c->otlp.headers.at("X-Scope-OrgID"), "tenant-secret");
   EXPECT_EQ(c->api.cache_bytes, 32u << 20);
+  EXPECT_EQ(c->auth.redirect_url, "https://telemetry.example/callback");
   EXPECT_EQ(c->auth.session_refresh, std::chrono::minutes(2));
   EXPECT_EQ(c->auth.allowed_hosts, std::vector<std::string>{"gpu-box.lab"});
   std::string yaml = ToYaml(*c);
@@ -106,6 +107,37 @@ TEST(Config, ListenTakesIpv6Addresses) {
   auto list = Load({"", {{"AITELEMETRY_AUTH__ADMIN_ROLES", "[a, b]"}}, {}});
   ASSERT_TRUE(list) << list.error().message;
   EXPECT_EQ(list->auth.admin_roles, (std::vector<std::string>{"a", "b"}));
+}
+
+// Browser sign-in sends codes to auth.redirect_url and marks cookies Secure from its scheme: it
+// is required with an issuer, and https unless on loopback.
+TEST(Config, AuthNeedsARedirectUrlAndBoundedRefresh) {
+  struct Case {
+    std::string yaml;
+    std::string problem;  // "" when valid
+  };
+  const std::string issuer = "auth:\n  issuer: https://sso.example/realms/r\n";
+  const Case cases[] = {
+      {issuer, "config: auth.redirect_url: required with auth.issuer"},
+      {issuer + "  redirect_url: https://t.example/callback\n", ""},
+      {issuer + "  redirect_url: http://127.0.0.1:8080/callback\n", ""},
+      {issuer + "  redirect_url: http://t.example/callback\n", "must be https://"},
+      {issuer + "  redirect_url: https://t.example/callback\n  session_refresh: 500ms\n",
+       "auth.session_refresh: expected a duration from 1s to 1h"},
+      {issuer + "  redirect_url: https://t.example/callback\n  session_refresh: 2h\n",
+       "auth.session_refresh"},
+      {"auth: {}\n", ""},  // open local mode: no browser sign-in
+  };
+  for (const Case& c : cases) {
+    auto loaded = Load({Write(c.yaml), {}, {}});
+    if (c.problem.empty()) {
+      EXPECT_TRUE(loaded) << c.yaml << loaded.error().message;
+    } else {
+      ASSERT_FALSE(loaded) << c.yaml;
+      EXPECT_NE(loaded.error().message.find(c.problem), std::string::npos)
+          << loaded.error().message;
+    }
+  }
 }
 
 TEST(Config, MetricsBearerTokenFile) {

@@ -443,6 +443,7 @@ class Security : public ::testing::Test {
     config.client_secret_file = *dir_ + "/client-secret";
     config.grants_source = grants_source;
     config.session_ttl = std::chrono::seconds(120);
+    config.redirect_url = "http://127.0.0.1:" + std::to_string(port) + "/callback";
     api::AuthSeams seams;
     seams.clock = [] { return Now() + std::chrono::seconds(offset_s_.load()); };
     seams.uma_token_endpoint = uma_->ready()["url"];
