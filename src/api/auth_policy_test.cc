@@ -313,6 +313,46 @@ TEST(WebAuth, AnUnreachableIssuerReducesSessionGrants) {
   EXPECT_EQ(r.body, "0");
 }
 
+// Logout changes state, so it is a POST with the session's CSRF token (header or form field); a
+// GET, as a cross-site link or image makes, only answers the page whose form does that.
+TEST(WebAuth, LogoutIsGuardedAgainstCrossSiteRequests) {
+  SessionStack s("aitel-webauth-logout");
+  std::string csrf;
+  auto cookie = s.SignIn(auth::GrantSet{}, &csrf);
+  auto page = s.Get("/logout", cookie);
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("method=\"post\""), std::string::npos);
+  EXPECT_NE(page.body.find(csrf), std::string::npos);
+  EXPECT_EQ(page.Header("Cache-Control"), "no-store");
+  EXPECT_EQ(s.Get("/api/probe", cookie).status, 200) << "a GET signed the session out";
+
+  auto post = [&](std::vector<std::pair<std::string, std::string>> headers, std::string body) {
+    headers.push_back(cookie);
+    auto req = MakeRequest("POST", "/logout", headers);
+    req.body = std::move(body);
+    return s.router.Dispatch(req);
+  };
+  EXPECT_EQ(post({}, "").status, 403);
+  EXPECT_EQ(post({{"x-csrf-token", std::string(csrf.size(), 'A')}}, "").status, 403);
+  EXPECT_EQ(post({}, "csrf_token=wrong").status, 403);
+  EXPECT_EQ(s.Get("/api/probe", cookie).status, 200) << "a refused logout signed out";
+  auto out = post({{"content-type", "application/x-www-form-urlencoded"}}, "csrf_token=" + csrf);
+  EXPECT_EQ(out.status, 302);
+  EXPECT_NE(out.Header("Set-Cookie").find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(s.Get("/api/probe", cookie).status, 401);
+
+  std::string csrf2;
+  auto cookie2 = s.SignIn(auth::GrantSet{}, &csrf2);
+  // The dashboards' script posts the header and asks for JSON: where to go next.
+  auto req = MakeRequest("POST", "/logout",
+                         {cookie2, {"x-csrf-token", csrf2}, {"accept", "application/json"}});
+  auto json = s.router.Dispatch(req);
+  EXPECT_EQ(json.status, 200);
+  EXPECT_NE(json.body.find("\"location\""), std::string::npos);
+  EXPECT_NE(json.Header("Set-Cookie").find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(s.Get("/api/probe", cookie2).status, 401);
+}
+
 // Where the browser is sent and whether cookies are Secure come from auth.redirect_url alone:
 // never from the request's Host or scheme (a proxy or client chooses those).
 TEST(WebAuth, CookieFlagsComeFromTheConfiguredRedirectOnly) {

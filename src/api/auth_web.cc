@@ -52,6 +52,23 @@ http::Response NoBrowserLogin() {
   return http::Problem(404, "browser sign-in is not configured (auth.redirect_url)");
 }
 
+// The page GET /logout answers for a signed-in browser: one button that posts the CSRF token.
+http::Response LogoutPage(std::string_view csrf_token) {
+  http::Response r;
+  r.Set("Content-Type", "text/html; charset=utf-8");
+  r.Set("Cache-Control", "no-store");
+  // No form-action limit: the post is answered with a redirect to the issuer's logout.
+  r.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+  r.body =
+      "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<title>Sign out</title></head><body>\n"
+      "<form method=\"post\" action=\"/logout\">"
+      "<input type=\"hidden\" name=\"csrf_token\" value=\"" +
+      std::string(csrf_token) +  // base64url: nothing to escape
+      "\"><button type=\"submit\">Sign out of AI Telemetry</button></form>\n</body></html>\n";
+  return r;
+}
+
 http::Response AuthUnavailable() {
   http::Response r = http::Problem(503, "authentication is unavailable; try again shortly");
   r.Set("Retry-After", "5");
@@ -414,22 +431,52 @@ http::Response WebAuth::Callback(const http::Request& request) {
 
 http::Response WebAuth::Logout(const http::Request& request) {
   if (open_mode_) return Redirect("/");
-  std::string id_token;
   std::string session_id = request.Cookie(kSessionCookie);
+  std::optional<auth::WebSession> session;
   if (!session_id.empty()) {
-    if (auto session = sessions_->Find(session_id)) id_token = session->id_token;
+    auto found = sessions_->Find(session_id);
+    if (found) {
+      session = std::move(*found);
+    } else if (found.error().code != ErrorCode::kNotFound) {
+      spdlog::warn("auth: logout could not read the session: {}", found.error().message);
+      return AuthUnavailable();
+    }
+  }
+  if (session && request.method != "POST") {
+    // A link or an image from another site must not sign anyone out: the page's form posts the
+    // session's CSRF token.
+    return LogoutPage(session->csrf_token);
+  }
+  if (session) {
+    std::string sent = request.Header("x-csrf-token");
+    if (sent.empty()) {
+      if (auto form = http::ParseQuery(request.body)) {
+        for (const auto& [k, v] : *form) {
+          if (k == "csrf_token") sent = v;
+        }
+      }
+    }
+    if (!auth::ConstantTimeEquals(sent, session->csrf_token)) {
+      spdlog::info("auth: logout refused: no CSRF token of the session");
+      return http::Problem(403, "logout needs the session's CSRF token");
+    }
     if (auto st = sessions_->Delete(session_id); !st) {
       spdlog::warn("auth: logout could not delete the session: {}", st.error().message);
       return AuthUnavailable();
     }
   }
   std::string location = "/";
-  if (!options_.redirect_url.empty()) {
-    if (auto url = oidc_->LogoutUrl(id_token, OriginOf(options_.redirect_url) + "/")) {
+  if (session && !options_.redirect_url.empty()) {
+    if (auto url = oidc_->LogoutUrl(session->id_token, OriginOf(options_.redirect_url) + "/")) {
       location = *url;
     }
   }
-  http::Response r = Redirect(location);
+  // A script's POST (the dashboards' Sign out) gets the next place as JSON and goes there itself;
+  // a form gets the redirect.
+  http::Response r = request.Header("accept").find("application/json") != std::string::npos
+                         ? http::JsonResponse(200, Json({{"location", location}}).dump())
+                         : Redirect(location);
+  r.Set("Cache-Control", "no-store");
   r.Set("Set-Cookie", std::string(kSessionCookie) + "=" + CookieAttributes() + "; Max-Age=0");
   return r;
 }

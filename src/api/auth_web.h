@@ -77,8 +77,11 @@ class WebAuth {
           auth::SessionStore* sessions, auth::Clock clock, SessionRefresher refresh);
 
   // Adds the middleware to `router` and the routes GET /login, GET /callback, GET+POST /logout
-  // and GET /api/me. Requires: `this` outlives the router; called before routes whose patterns
-  // would also match /api/me (such as /api/{model}), since the router matches in order.
+  // and GET /api/me. Logout ends a session only on a POST that carries the session's CSRF token
+  // (X-CSRF-Token, or csrf_token in a form body); GET /logout answers a page whose form does that,
+  // so a cross-site link or image cannot sign anyone out.
+  // Requires: `this` outlives the router; called before routes whose patterns would also match
+  // /api/me (such as /api/{model}), since the router matches in order.
   void Install(http::Router& router);
 
   // The middleware (exposed for tests): see the class comment and auth_policy.h for the rules.

@@ -1072,8 +1072,18 @@ TEST_F(Security, BrowserLoginCsrfAndLogout) {
                 .status,
             200);
 
-  // Logout deletes the session and sends the browser to the provider's end_session_endpoint.
-  auto out = Send(*claims_, "GET", "/logout", cookie);
+  // A GET (a cross-site link or image) does not sign out: it answers the page whose form does.
+  auto page = Send(*claims_, "GET", "/logout", cookie);
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find(csrf), std::string::npos);
+  EXPECT_EQ(Send(*claims_, "GET", "/api/me", cookie).status, 200);
+  // A POST without the session's CSRF token is refused.
+  EXPECT_EQ(Send(*claims_, "POST", "/logout", cookie).status, 403);
+  EXPECT_EQ(Send(*claims_, "GET", "/api/me", cookie).status, 200);
+  // With it, logout deletes the session and sends the browser to the provider's
+  // end_session_endpoint.
+  auto out = Send(*claims_, "POST", "/logout", cookie,
+                  "csrf_token=" + http::UrlEncode(csrf));
   EXPECT_EQ(out.status, 302);
   EXPECT_TRUE(out.Header("location").starts_with(*issuer_ + "/protocol/openid-connect/logout?"))
       << out.Header("location");
