@@ -380,6 +380,25 @@ TEST(WebAuth, CookieFlagsComeFromTheConfiguredRedirectOnly) {
   EXPECT_NE(built.error().message.find("auth.redirect_url"), std::string::npos);
 }
 
+// Answers on API paths are per caller: "Cache-Control: no-store" unless the route set its own;
+// pages and public paths are left alone.
+TEST(WebAuth, ApiAnswersAreNotStored) {
+  SessionStack s("aitel-webauth-cache");
+  s.router.Add("GET", "/api/own", [](const http::Request&) {
+    http::Response r = http::JsonResponse(200, "{}");
+    r.Set("Cache-Control", "no-cache");
+    return r;
+  });
+  s.router.Add("GET", "/healthz", [](const http::Request&) { return http::JsonResponse(200, ""); });
+  auto cookie = s.SignIn(auth::GrantSet{});
+  EXPECT_EQ(s.Get("/api/probe", cookie).Header("Cache-Control"), "no-store");
+  EXPECT_EQ(s.Get("/api/me", cookie).Header("Cache-Control"), "no-store");
+  EXPECT_EQ(s.Get("/api/own", cookie).Header("Cache-Control"), "no-cache");
+  auto refused = MakeRequest("GET", "/api/probe");
+  EXPECT_EQ(s.router.Dispatch(refused).Header("Cache-Control"), "no-store");  // the 401 too
+  EXPECT_EQ(s.Get("/healthz", cookie).Header("Cache-Control"), "");
+}
+
 // Authenticated mode against an issuer that cannot be reached: no credentials are refused by
 // kind of path, and a bearer token fails closed (503), never open.
 TEST(WebAuth, RefusesWithoutCredentialsAndFailsClosed) {

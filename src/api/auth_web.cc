@@ -221,6 +221,17 @@ void WebAuth::Install(http::Router& router) {
 http::Response WebAuth::Handle(http::Request& request,
                                const std::function<http::Response(http::Request&)>& next) {
   PathKind kind = ClassifyPath(request.method, request.path, options_.public_openapi);
+  http::Response response = Decide(kind, request, next);
+  // Answers for one caller: no shared or browser cache may keep them.
+  if (kind == PathKind::kApi && response.status != http::kDeferredStatus &&
+      response.Header("cache-control").empty()) {
+    response.Set("Cache-Control", "no-store");
+  }
+  return response;
+}
+
+http::Response WebAuth::Decide(PathKind kind, http::Request& request,
+                               const std::function<http::Response(http::Request&)>& next) {
   if (kind == PathKind::kOwnAuth) {
     request.principal = Caller{};
     return next(request);

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/auth_policy.h"
 #include "api/caller.h"
 #include "auth/authenticator.h"
 #include "auth/jwks.h"
@@ -79,7 +80,8 @@ class WebAuth {
   // Adds the middleware to `router` and the routes GET /login, GET /callback, GET+POST /logout
   // and GET /api/me. Logout ends a session only on a POST that carries the session's CSRF token
   // (X-CSRF-Token, or csrf_token in a form body); GET /logout answers a page whose form does that,
-  // so a cross-site link or image cannot sign anyone out.
+  // so a cross-site link or image cannot sign anyone out. Answers on /api, /ngsi-ld and /openapi
+  // paths that carry no Cache-Control get "Cache-Control: no-store" (they are per caller).
   // Requires: `this` outlives the router; called before routes whose patterns would also match
   // /api/me (such as /api/{model}), since the router matches in order.
   void Install(http::Router& router);
@@ -98,6 +100,9 @@ class WebAuth {
     std::optional<http::Response> refusal;
   };
   Outcome Identify(const http::Request& request);
+  // Handle's decision for a request of `kind`, before the Cache-Control rule.
+  http::Response Decide(PathKind kind, http::Request& request,
+                        const std::function<http::Response(http::Request&)>& next);
 
   http::Response Login(const http::Request& request);
   http::Response Callback(const http::Request& request);
