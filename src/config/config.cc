@@ -473,7 +473,11 @@ Result<Config> Load(const Sources& sources) {
       a.File("bearer_token_file", &c.alerts.bearer_token_file);
       a.Strings("session_alerts", &c.alerts.session_alerts);
     });
-    r.Object("api", [&](Reader& a) { a.Bytes("cache_bytes", &c.api.cache_bytes); });
+    r.Object("api", [&](Reader& a) {
+      a.Bytes("cache_bytes", &c.api.cache_bytes);
+      a.Int("max_streams_per_caller", &c.api.max_streams_per_caller, 1, 1000000);
+      a.Int("max_streams", &c.api.max_streams, 1, 1000000);
+    });
     r.Object("metrics",
              [&](Reader& m) { m.File("bearer_token_file", &c.metrics.bearer_token_file); });
   }
@@ -612,6 +616,8 @@ std::string ToYaml(const Config& c) {
   out << YAML::EndMap;
   out << YAML::Key << "api" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "cache_bytes" << YAML::Value << c.api.cache_bytes;
+  out << YAML::Key << "max_streams_per_caller" << YAML::Value << c.api.max_streams_per_caller;
+  out << YAML::Key << "max_streams" << YAML::Value << c.api.max_streams;
   out << YAML::EndMap;
   out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "bearer_token_file" << YAML::Value << c.metrics.bearer_token_file;
