@@ -392,8 +392,8 @@ TEST(ServerConcurrency, BlockingHandlersAndQuietStreamsLeaveTheIoThreadFree) {
 
 TEST(ServerCreate, RejectsBadListenAddresses) {
   auto router = std::make_shared<Router>();
-  for (const char* bad :
-       {"nohost", "127.0.0.1:99999", "example.com:80", "127.0.0.1:x", "[::1]", "[::1:80", "::1:80x"}) {
+  for (const char* bad : {"nohost", "127.0.0.1:99999", "example.com:80", "127.0.0.1:x", "[::1]",
+                          "[::1:80", "::1:80x"}) {
     ServerOptions o;
     o.listen = bad;
     auto s = Server::Create(o, router);
