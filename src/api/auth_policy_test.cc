@@ -300,6 +300,28 @@ TEST(WebAuth, SessionGrantsAreRefreshedAndNeverKeptOnFailure) {
   EXPECT_EQ(s.Get("/api/probe", cookie).status, 401);  // the session is gone
 }
 
+// A browser session's caller expires (ending its event streams) when its grants are due for a
+// refresh, not only when the session ends: a stream never outlives the grants it was opened with.
+TEST(WebAuth, SessionCallersExpireWhenTheirGrantsAreDue) {
+  auth::GrantSet admin;
+  admin.admin = true;
+  SessionStack s("aitel-webauth-expiry", "https://t.example/callback",
+                 [&admin](const auth::WebSession& session) {
+                   auth::WebSession next = session;
+                   next.grants = admin;
+                   return Result<auth::WebSession>(next);
+                 });
+  s.router.Add("GET", "/api/expiry", [](const http::Request& r) {
+    return http::JsonResponse(200,
+                              std::to_string(ToUnixNanos(CallerOf(r).expires_at) / 1000000000));
+  });
+  auto cookie = s.SignIn(admin);
+  const int64_t signed_in = s.now_s.load();
+  EXPECT_EQ(s.Get("/api/expiry", cookie).body, std::to_string(signed_in + 300));
+  s.now_s += 301;  // refreshed now: due again in session_refresh
+  EXPECT_EQ(s.Get("/api/expiry", cookie).body, std::to_string(signed_in + 301 + 300));
+}
+
 // Without a test seam the refresh goes to the issuer (unreachable here): grants reduced to none.
 TEST(WebAuth, AnUnreachableIssuerReducesSessionGrants) {
   SessionStack s("aitel-webauth-refresh-real");

@@ -319,6 +319,7 @@ WebAuth::Outcome WebAuth::Identify(const http::Request& request) {
                        st.error().message);
         }
         session->grants = std::move(next.grants);
+        session->grants_at = next.grants_at;
       } else if (refreshed.error().code == ErrorCode::kUnauthenticated) {
         spdlog::info("auth: session of {} ended: {}", session->name, refreshed.error().message);
         if (auto st = sessions_->Delete(session_id); !st) {
@@ -334,7 +335,9 @@ WebAuth::Outcome WebAuth::Identify(const http::Request& request) {
     }
     if (session) {
       Caller c = CallerFromGrants(session->subject, session->name, session->grants);
-      c.expires_at = session->expires_at;
+      // A long-lived answer (an event stream) ends when the grants are due for a refresh, so
+      // that the client's reconnect computes them again instead of keeping them.
+      c.expires_at = std::min(session->expires_at, session->grants_at + options_.session_refresh);
       c.browser_session = true;
       c.csrf_token = session->csrf_token;
       out.caller = std::move(c);
