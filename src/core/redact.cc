@@ -85,7 +85,14 @@ std::string RedactUrlsIn(std::string_view text) {
     }
     size_t end = i + scheme + 3;
     while (end < text.size() && !EndsUrl(text[end])) ++end;
-    out += RedactUrl(text.substr(i, end - i));
+    // Punctuation that ends a URL ends the sentence around it ("http://h/x: HTTP 502").
+    size_t url_end = end;
+    while (url_end > i + scheme + 3 &&
+           std::string_view(".,;:)]").find(text[url_end - 1]) != std::string_view::npos) {
+      --url_end;
+    }
+    out += RedactUrl(text.substr(i, url_end - i));
+    out += text.substr(url_end, end - url_end);
     i = end;
   }
   return out;
