@@ -498,6 +498,9 @@ TEST_F(AlertsAuth, SourceCredentialsReachNoReader) {
                             std::to_string(upstream_port)},
                            dir_ + "/upstream.log"),
             "");
+  ASSERT_TRUE(PollUntil(30s, [&] {
+    return Call("GET", fmt::format("http://127.0.0.1:{}/", upstream_port)).status == 502;
+  })) << upstream.LogTail();
   const std::vector<std::string> secrets = {"pr0m-s3cret", "t0ken-s3cret", "exp0rter-s3cret",
                                             "k3y-s3cret"};
   const int port = FreePort();
