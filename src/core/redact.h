@@ -15,8 +15,8 @@ namespace aitelemetry {
 std::string RedactUrl(std::string_view url);
 
 // Returns `text` with every absolute URL in it ("scheme://" up to the next space, quote or angle
-// bracket, less any trailing ".,;:)]") passed through RedactUrl. For messages that may quote a URL, such as a client
-// library's error text.
+// bracket, less any trailing ".,;:)]") passed through RedactUrl. For messages that may quote a URL,
+// such as a client library's error text.
 std::string RedactUrlsIn(std::string_view text);
 
 }  // namespace aitelemetry
