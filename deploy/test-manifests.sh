@@ -23,6 +23,13 @@ for dir in base overlays/nerc; do
     exit 1
   fi
   [ "$(grep -c 'component: worker' "$tmp/out.yaml")" -gt 0 ] || { echo "deploy: no worker" >&2; exit 1; }
+  # Alertmanager on another cluster reaches the worker through its own Route, passthrough so that
+  # client certificates reach the worker.
+  grep -q "^  name: aitelemetry-worker$" "$tmp/out.yaml" &&
+    grep -q "termination: passthrough" "$tmp/out.yaml" ||
+    { echo "deploy: $dir renders no passthrough Route for the worker" >&2; exit 1; }
+  grep -q "jwt_roles: \[aitelemetry-alerts\]" "$tmp/out.yaml" ||
+    { echo "deploy: $dir: the worker does not authenticate Alertmanager's oauth2 tokens" >&2; exit 1; }
 done
 grep -q "host: gpu-telemetry.apps.nerc.example" "$tmp/out.yaml" || { echo "deploy: overlay patch missing" >&2; exit 1; }
 grep -q "mountPath: /etc/aitelemetry/secrets/observatorium" "$tmp/out.yaml" || { echo "deploy: mTLS mount missing" >&2; exit 1; }

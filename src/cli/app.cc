@@ -1,19 +1,15 @@
 #include "cli/app.h"
 
-#include <strings.h>
-
 #include <algorithm>
 #include <atomic>
-#include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <vector>
 
 #include <fmt/format.h>
-#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include "api/alerts_auth.h"
 #include "api/auth_web.h"
 #include "api/caller.h"
 #include "api/docs.h"
@@ -42,26 +38,13 @@
 namespace aitelemetry::cli {
 namespace {
 
-std::string ReadTrimmed(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-bool ConstantTimeEquals(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 // Shared state of a running process.
 struct Services {
   const config::Config& config;
   std::unique_ptr<store::Store> store;
   metrics::Registry metrics;
   std::unique_ptr<trace::AlertService> alerts;
+  std::unique_ptr<api::AlertsAuthStack> alerts_auth;  // who may POST /api/alerts
   std::unique_ptr<trace::OtlpExporter> exporter;
   std::unique_ptr<trace::OutboxDrainer> drainer;
   std::unique_ptr<collect::SyncMetrics> sync_metrics;
@@ -103,33 +86,40 @@ Status AddTraceWorker(http::Router& router, Services& s) {
   options.resource.service_version = AITELEMETRY_VERSION;
   if (auto st = trace::ValidateAlertOptions(options); !st) return st;
   s.alerts = std::make_unique<trace::AlertService>(*s.store, options);
-  std::string token;
-  if (!c.alerts.bearer_token_file.empty()) token = ReadTrimmed(c.alerts.bearer_token_file);
+  if (!c.alerts.enabled) {
+    spdlog::info("alerts.enabled is false: no webhook at /api/alerts");
+  } else {
+    auto auth = api::BuildAlertsAuth(c);
+    if (!auth) return Fail(auth.error());
+    s.alerts_auth = std::move(*auth);
+    if (!c.alerts.Authenticated()) {
+      spdlog::warn(
+          "alerts: the webhook takes alerts from anyone on {} (loopback only): set "
+          "alerts.bearer_token_file, alerts.jwt_roles or alerts.client_ca_file",
+          c.listen);
+    }
+  }
   auto& received =
       s.metrics.Counter("aitelemetry_alert_notifications_total",
                         "Alerts delivered by Alertmanager webhooks, by outcome.", {"outcome"});
-  router.Add("POST", "/api/alerts", [&s, token, &received](const http::Request& req) {
-    if (!token.empty()) {
-      std::string auth = req.Header("authorization");
-      // The scheme name is case-insensitive (RFC 9110 section 11.1).
-      bool bearer = auth.size() > 7 && strncasecmp(auth.c_str(), "bearer ", 7) == 0;
-      if (!bearer || !ConstantTimeEquals(auth.substr(7), token)) {
-        http::Response r = http::Problem(401, "a valid bearer token is required");
-        r.Set("WWW-Authenticate", "Bearer error=\"invalid_token\"");
-        return r;
+  if (s.alerts_auth)
+    router.Add("POST", "/api/alerts", [&s, &received](const http::Request& req) {
+      if (auto refusal = s.alerts_auth->authenticator->Check(req)) {
+        received.Add({"refused"}, 1);
+        return std::move(*refusal);
       }
-    }
-    auto result = s.alerts->Ingest(req.body, Now());
-    if (!result) {
-      received.Add({"rejected"}, 1);
-      spdlog::warn("alert webhook rejected: {}", result.error().message);
-      return http::ProblemFor(result.error());
-    }
-    received.Add({"accepted"}, static_cast<double>(result->alerts));
-    return http::JsonResponse(
-        200, fmt::format(R"({{"status":"ok","alerts":{},"sessionsOpened":{},"sessionsClosed":{}}})",
-                         result->alerts, result->sessions_opened, result->sessions_closed));
-  });
+      auto result = s.alerts->Ingest(req.body, Now());
+      if (!result) {
+        received.Add({"rejected"}, 1);
+        spdlog::warn("alert webhook rejected: {}", result.error().message);
+        return http::ProblemFor(result.error());
+      }
+      received.Add({"accepted"}, static_cast<double>(result->alerts));
+      return http::JsonResponse(
+          200,
+          fmt::format(R"({{"status":"ok","alerts":{},"sessionsOpened":{},"sessionsClosed":{}}})",
+                      result->alerts, result->sessions_opened, result->sessions_closed));
+    });
   // The *_total values are monotonic counts kept in the store: counters set from it (promtool
   // rejects a gauge named *_total).
   s.metrics.OnCollect([&s] {
@@ -306,6 +296,12 @@ bool IsLoopback(const std::string& listen) {
 
 int RunRole(Role role, const config::Config& c) {
   bool serves_site = role != Role::kWorker;
+  if (role != Role::kServe) {
+    if (std::string why = api::AlertsRefusal(c, IsLoopback(c.listen)); !why.empty()) {
+      fmt::print(stderr, "{}\n", why);
+      return 2;
+    }
+  }
   if (serves_site && c.auth.issuer.empty()) {
     if (!IsLoopback(c.listen)) {
       fmt::print(stderr,
@@ -401,6 +397,8 @@ int RunRole(Role role, const config::Config& c) {
   so.threads = c.threads;
   so.tls_cert_file = c.tls.cert_file;
   so.tls_key_file = c.tls.key_file;
+  // Only the webhook requires a client certificate; the listener asks every client for one.
+  if (role != Role::kServe && c.alerts.enabled) so.tls_client_ca_file = c.alerts.client_ca_file;
   auto server = http::Server::Create(so, router);
   if (!server) {
     fmt::print(stderr, "aitelemetry: {}\n", server.error().message);

@@ -11,7 +11,8 @@ enum class Role { kAll, kServe, kWorker };
 
 // Runs `role` until SIGTERM/SIGINT. Returns the process exit code: 0 after a clean stop, 1 for a
 // runtime failure (store unreachable, port taken), 2 for a configuration the role refuses (open
-// mode on a non-loopback address).
+// mode on a non-loopback address; for worker and all, an Alertmanager webhook without
+// authentication on a non-loopback address: see api::AlertsRefusal).
 int RunRole(Role role, const config::Config& config);
 
 // True when `listen` binds only the loopback interface.

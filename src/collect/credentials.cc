@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "core/redact.h"
+
 namespace aitelemetry::collect {
 
 Result<std::string> ReadSecretFile(const std::string& path) {
@@ -84,23 +86,25 @@ Result<std::string> Credentials::FromOAuth2() {
   Result<http::ClientResponse> resp = client_->Send(req);
   if (!resp) {
     return Fail(resp.error().code,
-                "token endpoint " + oauth2_.token_url + ": " + resp.error().message);
+                "token endpoint " + RedactUrl(oauth2_.token_url) + ": " + resp.error().message);
   }
   if (resp->status >= 400 && resp->status < 500) {
-    return Fail(ErrorCode::kUnauthenticated,
-                fmt::format("token endpoint {}: HTTP {}", oauth2_.token_url, resp->status));
+    return Fail(
+        ErrorCode::kUnauthenticated,
+        fmt::format("token endpoint {}: HTTP {}", RedactUrl(oauth2_.token_url), resp->status));
   }
   if (resp->status != 200) {
-    return Fail(ErrorCode::kUnavailable,
-                fmt::format("token endpoint {}: HTTP {}", oauth2_.token_url, resp->status));
+    return Fail(ErrorCode::kUnavailable, fmt::format("token endpoint {}: HTTP {}",
+                                                     RedactUrl(oauth2_.token_url), resp->status));
   }
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   std::string_view access;
   if (parser.parse(resp->body).get(doc) || doc["access_token"].get_string().get(access) ||
       access.empty()) {
-    return Fail(ErrorCode::kUnavailable,
-                fmt::format("token endpoint {}: answer has no access_token", oauth2_.token_url));
+    return Fail(
+        ErrorCode::kUnavailable,
+        fmt::format("token endpoint {}: answer has no access_token", RedactUrl(oauth2_.token_url)));
   }
   // expires_in may be absent (then assume five minutes) or, from some servers, a string.
   int64_t expires_in = 300;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "collect/exposition.h"
+#include "core/redact.h"
 
 namespace aitelemetry::collect {
 
@@ -36,7 +37,7 @@ Status ExporterSource::ScrapeOne(const ExporterTarget& target, Timestamp now, Sa
     }
     bool may_retry = attempt < options_.retries;
     Result<std::string> auth = credentials_.Authorization();
-    if (!auth) return Fail(auth.error().code, target.url + ": " + auth.error().message);
+    if (!auth) return Fail(auth.error().code, RedactUrl(target.url) + ": " + auth.error().message);
     req.headers = {{"Accept",
                     "text/plain;version=0.0.4;q=0.9,application/openmetrics-text;"
                     "version=1.0.0;q=0.5"}};
@@ -46,7 +47,7 @@ Status ExporterSource::ScrapeOne(const ExporterTarget& target, Timestamp now, Sa
       bool transient = resp.error().code == ErrorCode::kUnavailable ||
                        resp.error().code == ErrorCode::kDeadlineExceeded;
       if (transient && may_retry) continue;
-      return Fail(resp.error().code, target.url + ": " + resp.error().message);
+      return Fail(resp.error().code, RedactUrl(target.url) + ": " + resp.error().message);
     }
     int status = resp->status;
     if (status == 401 && !refreshed && credentials_.configured()) {
@@ -62,7 +63,7 @@ Status ExporterSource::ScrapeOne(const ExporterTarget& target, Timestamp now, Sa
                        : status == 403 ? ErrorCode::kPermissionDenied
                        : status == 404 ? ErrorCode::kNotFound
                                        : ErrorCode::kUnavailable;
-      return Fail(code, fmt::format("{}: HTTP {}", target.url, status));
+      return Fail(code, fmt::format("{}: HTTP {}", RedactUrl(target.url), status));
     }
     ExpositionOptions opts;
     opts.default_timestamp_ms = ToUnixMillis(now);
@@ -70,7 +71,7 @@ Status ExporterSource::ScrapeOne(const ExporterTarget& target, Timestamp now, Sa
     opts.limits = options_.limits;
     if (!target.cluster.empty()) opts.extra_labels.emplace_back("cluster", target.cluster);
     if (Status st = ParseExposition(resp->body, opts, out); !st) {
-      return Fail(st.error().code, target.url + ": " + st.error().message);
+      return Fail(st.error().code, RedactUrl(target.url) + ": " + st.error().message);
     }
     return Ok();
   }

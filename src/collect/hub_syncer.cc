@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 
 #include "collect/sync_changes.h"
+#include "collect/sync_error.h"
+#include "core/redact.h"
 
 namespace aitelemetry::collect {
 namespace {
@@ -39,14 +41,23 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
   const std::string& hub = options_.hub;
   SyncReport report;
   report.at = at;
-  auto fail = [&](const Error& e) -> Result<SyncReport> {
-    std::string message = fmt::format("hub {}: {}", hub, e.message);
+  // `e` goes back to the caller (for the log) with URLs masked; `for_readers` is what the hub's
+  // readers see in last_error (see sync_error.h).
+  auto fail = [&](const Error& e, const std::string& for_readers) -> Result<SyncReport> {
+    std::string message = RedactUrlsIn(fmt::format("hub {}: {}", hub, e.message));
     if (metrics_) metrics_->errors.Add({hub}, 1);
-    if (auto st = RecordSyncFailure(store_, hub, at, message); !st) {
+    if (auto st = RecordSyncFailure(store_, hub, at, fmt::format("hub {}: {}", hub, for_readers));
+        !st) {
       message += fmt::format(" (and recording the failure failed: {})", st.error().message);
     }
     if (metrics_) metrics_->duration.Observe({hub}, SecondsSince(start));
     return Fail(e.code, message);
+  };
+  auto source_failed = [&](const Error& e) {
+    return fail(e, SyncErrorForReaders(e, source_->Describe()));
+  };
+  auto store_failed = [&](const Error& e) {
+    return fail(e, fmt::format("the store failed ({})", ErrorCodeName(e.code)));
   };
 
   Snapshot snap;
@@ -55,7 +66,7 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
     // A fleet changes little between syncs: room for what the last one found, and a little more.
     mapper.Reserve(last_size_.nodes + last_size_.nodes / 64, last_size_.gpus + last_size_.gpus / 64,
                    last_size_.slices + last_size_.slices / 64);
-    if (auto st = source_->Collect(at, &mapper); !st) return fail(st.error());
+    if (auto st = source_->Collect(at, &mapper); !st) return source_failed(st.error());
     snap = mapper.Finish();
   }
   last_size_ = {snap.nodes.size(), snap.gpus.size(), snap.slices.size()};
@@ -63,9 +74,9 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
   if (snap.series == 0) {
     // An empty answer is far likelier a wrong URL, tenant or lookback than a hub whose every GPU
     // vanished at once; failing keeps the last state (stale) instead of marking it all gone.
-    return fail(
-        Error{ErrorCode::kUnavailable,
-              fmt::format("{} returned no series at {}", source_->Describe(), FormatRfc3339(at))});
+    const std::string empty = fmt::format("{} returned no series at {}",
+                                          RedactUrlsIn(source_->Describe()), FormatRfc3339(at));
+    return fail(Error{ErrorCode::kUnavailable, empty}, empty);
   }
   report.series = snap.series;
   report.gpus = snap.gpus.size();
@@ -81,13 +92,13 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
         counted = Timestamp(Nanos(*v));
       }
     } else if (row.error().code != ErrorCode::kNotFound) {
-      return fail(row.error());
+      return store_failed(row.error());
     }
   }
   if (counted && at - *counted > options_.interval && source_->has_history()) {
     Timestamp from = std::max(*counted + options_.interval, at - options_.max_catch_up);
     auto caught = Backfill(from, at, options_.interval);
-    if (!caught) return fail(caught.error());
+    if (!caught) return source_failed(caught.error());
     report.caught_up_hours = caught->hours;
   }
 
@@ -137,7 +148,7 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
     mirror_.Clear();
     if (st.error().code != ErrorCode::kAborted) break;
   }
-  if (!st) return fail(st.error());
+  if (!st) return store_failed(st.error());
   mirror_.Committed(ToUnixNanos(at));
   // The snapshot (~100 MiB at 100,000 GPUs) is not needed until the next sync: its memory goes
   // back to the system, so between syncs the worker's resident set is what it keeps.
@@ -218,8 +229,9 @@ Result<BackfillReport> HubSyncer::Backfill(
       static_cast<int>((to - first + std::chrono::hours(1) - Nanos(1)) / std::chrono::hours(1));
   for (Timestamp hour = first; hour < to; hour += std::chrono::hours(1)) {
     if (auto st = RebuildHour(hour, to, step, &energy, &report); !st) {
-      return Fail(st.error().code, fmt::format("hub {}: backfill of {}: {}", options_.hub,
-                                               FormatRfc3339(hour), st.error().message));
+      return Fail(st.error().code,
+                  RedactUrlsIn(fmt::format("hub {}: backfill of {}: {}", options_.hub,
+                                           FormatRfc3339(hour), st.error().message)));
     }
     ++report.hours;
     if (progress) progress({report.hours, total, SecondsSince(start), hour});

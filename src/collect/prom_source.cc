@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "collect/sample_set_sink.h"
+#include "core/redact.h"
 
 namespace aitelemetry::collect {
 namespace {
@@ -85,8 +86,9 @@ Status PrometheusSource::QueryInto(std::string_view promql, Timestamp at, Series
 Result<SampleSet> PrometheusSource::QueryRange(std::string_view promql, Timestamp start,
                                                Timestamp end, std::chrono::milliseconds step) {
   if (end < start || step.count() <= 0) {
-    return Fail(ErrorCode::kInvalidArgument,
-                fmt::format("{}: range query needs start <= end and step > 0", options_.url));
+    return Fail(
+        ErrorCode::kInvalidArgument,
+        fmt::format("{}: range query needs start <= end and step > 0", RedactUrl(options_.url)));
   }
   SampleSetSink sink;
   Status st = Post("/api/v1/query_range",
@@ -105,7 +107,7 @@ Status PrometheusSource::Post(std::string_view path, std::string body, SeriesSin
   req.body = std::move(body);
   req.timeout = options_.timeout;
   req.max_response_bytes = size_t{1} << 30;
-  std::string where = options_.url;
+  const std::string where = RedactUrl(options_.url);
   bool refreshed = false;
   std::chrono::milliseconds backoff = options_.retry_backoff;
   Error last;

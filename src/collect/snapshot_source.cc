@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "collect/metric_catalog.h"
+#include "core/redact.h"
 
 namespace aitelemetry::collect {
 
@@ -38,7 +39,7 @@ namespace {
 
 std::string JoinUrls(const ExporterSourceOptions& options) {
   std::string out;
-  for (const auto& t : options.targets) out += (out.empty() ? "" : ", ") + t.url;
+  for (const auto& t : options.targets) out += (out.empty() ? "" : ", ") + RedactUrl(t.url);
   return out;
 }
 

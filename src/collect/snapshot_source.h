@@ -9,6 +9,7 @@
 #include "collect/exporter_source.h"
 #include "collect/mapper.h"
 #include "collect/prom_source.h"
+#include "core/redact.h"
 #include "core/result.h"
 #include "core/time.h"
 
@@ -31,6 +32,7 @@ class SnapshotSource {
                                                                     Nanos step) = 0;
 
   virtual bool has_history() const = 0;
+  // Names the source for messages: its URL(s), credentials masked (RedactUrl).
   virtual std::string Describe() const = 0;
 };
 
@@ -49,7 +51,7 @@ class PrometheusSnapshotSource : public SnapshotSource {
   // more old.
   Result<std::vector<SampleSet>> CollectRange(Timestamp start, Timestamp end, Nanos step) override;
   bool has_history() const override { return true; }
-  std::string Describe() const override { return source_.url(); }
+  std::string Describe() const override { return RedactUrl(source_.url()); }
 
  private:
   PrometheusSource source_;

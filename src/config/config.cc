@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "core/redact.h"
 #include "core/time.h"
 
 extern char** environ;
@@ -308,6 +309,37 @@ std::string DisplayPath(const std::vector<std::string>& segments) {
   return out;
 }
 
+// The webhook's authentication: a token file that holds a token, roles that have an issuer to
+// come from, client certificates that have TLS to arrive over.
+void CheckAlerts(const Config& c, Context& ctx) {
+  const AlertsConfig& a = c.alerts;
+  if (!a.bearer_token_file.empty()) {
+    std::ifstream in(a.bearer_token_file, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string token = text.str();
+    bool blank = std::all_of(token.begin(), token.end(),
+                             [](char ch) { return std::isspace(static_cast<unsigned char>(ch)); });
+    if (in && blank) {
+      ctx.Problem("alerts.bearer_token_file",
+                  fmt::format("\"{}\" holds no token", Shown(a.bearer_token_file)));
+    }
+  }
+  for (const auto& role : a.jwt_roles) {
+    if (role.empty()) ctx.Problem("alerts.jwt_roles", "a role name is empty");
+  }
+  if (!a.jwt_roles.empty() && c.auth.issuer.empty()) {
+    ctx.Problem("alerts.jwt_roles", "needs auth.issuer, the issuer of Alertmanager's tokens");
+  }
+  if (!a.client_subjects.empty() && a.client_ca_file.empty()) {
+    ctx.Problem("alerts.client_subjects", "needs alerts.client_ca_file");
+  }
+  if (!a.client_ca_file.empty() && c.tls.cert_file.empty()) {
+    ctx.Problem("alerts.client_ca_file",
+                "client certificates need TLS: set tls.cert_file and tls.key_file");
+  }
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> ProcessEnvironment() {
@@ -470,7 +502,11 @@ Result<Config> Load(const Sources& sources) {
       o.Object("tls", [&](Reader& t) { ReadTls(t, &c.otlp.tls); });
     });
     r.Object("alerts", [&](Reader& a) {
+      a.Bool("enabled", &c.alerts.enabled);
       a.File("bearer_token_file", &c.alerts.bearer_token_file);
+      a.Strings("jwt_roles", &c.alerts.jwt_roles);
+      a.File("client_ca_file", &c.alerts.client_ca_file);
+      a.Strings("client_subjects", &c.alerts.client_subjects);
       a.Strings("session_alerts", &c.alerts.session_alerts);
     });
     r.Object("api", [&](Reader& a) {
@@ -500,6 +536,7 @@ Result<Config> Load(const Sources& sources) {
       !c.db.starts_with("postgres://")) {
     ctx.Problem("db", "expected sqlite:PATH or postgresql://...");
   }
+  CheckAlerts(c, ctx);
   auto colon = c.listen.rfind(':');
   if (colon == std::string::npos || colon + 1 >= c.listen.size() ||
       !std::all_of(c.listen.begin() + colon + 1, c.listen.end(), ::isdigit)) {
@@ -549,7 +586,7 @@ std::string ToYaml(const Config& c) {
   out << YAML::Key << "log_format" << YAML::Value << c.log_format;
   out << YAML::Key << "log_level" << YAML::Value << c.log_level;
   out << YAML::Key << "retention" << YAML::Value << secs(c.retention);
-  out << YAML::Key << "tracing_ui_url" << YAML::Value << c.tracing_ui_url;
+  out << YAML::Key << "tracing_ui_url" << YAML::Value << RedactUrl(c.tracing_ui_url);
   out << YAML::Key << "tls" << YAML::Value;
   EmitTls(out, c.tls);
   out << YAML::Key << "hubs" << YAML::Value << YAML::BeginSeq;
@@ -559,12 +596,12 @@ std::string ToYaml(const Config& c) {
     if (!h.prometheus.url.empty()) {
       const auto& p = h.prometheus;
       out << YAML::Key << "prometheus" << YAML::Value << YAML::BeginMap;
-      out << YAML::Key << "url" << YAML::Value << p.url;
+      out << YAML::Key << "url" << YAML::Value << RedactUrl(p.url);
       out << YAML::Key << "bearer_token_file" << YAML::Value << p.bearer_token_file;
       out << YAML::Key << "timeout" << YAML::Value << secs(p.timeout);
       out << YAML::Key << "retries" << YAML::Value << p.retries;
       out << YAML::Key << "oauth2" << YAML::Value << YAML::BeginMap;
-      out << YAML::Key << "token_url" << YAML::Value << p.oauth2.token_url;
+      out << YAML::Key << "token_url" << YAML::Value << RedactUrl(p.oauth2.token_url);
       out << YAML::Key << "client_id" << YAML::Value << p.oauth2.client_id;
       out << YAML::Key << "client_secret_file" << YAML::Value << p.oauth2.client_secret_file;
       out << YAML::Key << "scopes" << YAML::Value << YAML::Flow << p.oauth2.scopes;
@@ -576,7 +613,7 @@ std::string ToYaml(const Config& c) {
     if (!h.exporters.empty()) {
       out << YAML::Key << "exporters" << YAML::Value << YAML::BeginSeq;
       for (const auto& e : h.exporters) {
-        out << YAML::Flow << YAML::BeginMap << YAML::Key << "url" << YAML::Value << e.url
+        out << YAML::Flow << YAML::BeginMap << YAML::Key << "url" << YAML::Value << RedactUrl(e.url)
             << YAML::Key << "cluster" << YAML::Value << e.cluster << YAML::EndMap;
       }
       out << YAML::EndSeq;
@@ -586,7 +623,7 @@ std::string ToYaml(const Config& c) {
   out << YAML::EndSeq;
   const auto& a = c.auth;
   out << YAML::Key << "auth" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "issuer" << YAML::Value << a.issuer;
+  out << YAML::Key << "issuer" << YAML::Value << RedactUrl(a.issuer);
   out << YAML::Key << "audience" << YAML::Value << a.audience;
   out << YAML::Key << "client_id" << YAML::Value << a.client_id;
   out << YAML::Key << "client_secret_file" << YAML::Value << a.client_secret_file;
@@ -596,13 +633,13 @@ std::string ToYaml(const Config& c) {
   out << YAML::Key << "manager_roles" << YAML::Value << YAML::Flow << a.manager_roles;
   out << YAML::Key << "algorithms" << YAML::Value << YAML::Flow << a.algorithms;
   out << YAML::Key << "public_openapi" << YAML::Value << a.public_openapi;
-  out << YAML::Key << "redirect_url" << YAML::Value << a.redirect_url;
+  out << YAML::Key << "redirect_url" << YAML::Value << RedactUrl(a.redirect_url);
   out << YAML::Key << "session_ttl" << YAML::Value << secs(a.session_ttl);
   out << YAML::Key << "session_refresh" << YAML::Value << secs(a.session_refresh);
   out << YAML::Key << "allowed_hosts" << YAML::Value << YAML::Flow << a.allowed_hosts;
   out << YAML::EndMap;
   out << YAML::Key << "otlp" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "endpoint" << YAML::Value << c.otlp.endpoint;
+  out << YAML::Key << "endpoint" << YAML::Value << RedactUrl(c.otlp.endpoint);
   out << YAML::Key << "headers" << YAML::Value << YAML::BeginMap;
   for (const auto& [k, v] : c.otlp.headers) out << YAML::Key << k << YAML::Value << "***";
   out << YAML::EndMap;
@@ -611,7 +648,11 @@ std::string ToYaml(const Config& c) {
   EmitTls(out, c.otlp.tls);
   out << YAML::EndMap;
   out << YAML::Key << "alerts" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "enabled" << YAML::Value << c.alerts.enabled;
   out << YAML::Key << "bearer_token_file" << YAML::Value << c.alerts.bearer_token_file;
+  out << YAML::Key << "jwt_roles" << YAML::Value << YAML::Flow << c.alerts.jwt_roles;
+  out << YAML::Key << "client_ca_file" << YAML::Value << c.alerts.client_ca_file;
+  out << YAML::Key << "client_subjects" << YAML::Value << YAML::Flow << c.alerts.client_subjects;
   out << YAML::Key << "session_alerts" << YAML::Value << YAML::Flow << c.alerts.session_alerts;
   out << YAML::EndMap;
   out << YAML::Key << "api" << YAML::Value << YAML::BeginMap;

@@ -78,9 +78,28 @@ struct OtlpConfig {
   std::chrono::milliseconds timeout{10000};
 };
 
+// The Alertmanager webhook (POST /api/alerts) of `worker` and `all`. A request must pass the
+// client certificate check when client_ca_file is set, and the Authorization check when
+// bearer_token_file or jwt_roles is set (either of the two may then match).
 struct AlertsConfig {
+  bool enabled = true;  // false: no webhook route at all
+  // The static shared token Alertmanager sends as "Authorization: Bearer ..."; the file must hold
+  // a non-empty token (checked at load).
   std::string bearer_token_file;
+  // Access tokens from auth.issuer (validated as API tokens are) whose realm roles or client
+  // roles of auth.client_id include one of these: Alertmanager's oauth2 client credentials.
+  std::vector<std::string> jwt_roles;
+  // PEM CA bundle: the webhook requires a client certificate that chains to it (TLS only).
+  std::string client_ca_file;
+  // When not empty, the certificate's subject common name, a subjectAltName (DNS, URI, email) or
+  // its whole subject (RFC 2253) must be one of these.
+  std::vector<std::string> client_subjects;
   std::vector<std::string> session_alerts = {"GpuWorkloadActive", "GpuSliceWorkloadActive"};
+
+  // True when at least one authentication mode is configured.
+  bool Authenticated() const {
+    return !bearer_token_file.empty() || !jwt_roles.empty() || !client_ca_file.empty();
+  }
 };
 
 struct ApiConfig {
@@ -127,7 +146,7 @@ struct Sources {
 std::vector<std::pair<std::string, std::string>> ProcessEnvironment();
 
 // Renders the effective config as YAML, with secret-looking values (tokens, passwords, header
-// values) masked. *_file keys are paths and are shown.
+// values, and credentials inside URLs: see RedactUrl) masked. *_file keys are paths and are shown.
 std::string ToYaml(const Config& config);
 
 }  // namespace aitelemetry::config

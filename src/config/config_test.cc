@@ -203,5 +203,70 @@ TEST(Config, ApiCacheBytesTakesUnitsAndZeroAndRefusesTheRest) {
   EXPECT_NE(ToYaml(*env).find("cache_bytes: 0"), std::string::npos);
 }
 
+TEST(Config, AlertsAuthenticationKeysAreCheckedAtLoad) {
+  const std::string token = Write("s3cret-token\n");
+  const std::string empty = Write("\n  \n");
+  const std::string ca = Write("-----BEGIN CERTIFICATE-----\n");
+  struct Case {
+    std::string yaml;
+    std::string problem;  // "" when the config loads
+  } cases[] = {
+      {"alerts: {bearer_token_file: " + token + "}\n", ""},
+      {"alerts: {bearer_token_file: " + empty + "}\n",
+       "config: alerts.bearer_token_file: \"" + empty + "\" holds no token"},
+      {"alerts: {bearer_token_file: /nonexistent/token}\n",
+       "config: alerts.bearer_token_file: cannot read file"},
+      {"alerts: {jwt_roles: [am]}\n", "config: alerts.jwt_roles: needs auth.issuer"},
+      {"auth: {issuer: 'https://kc.example/realms/r'}\nalerts: {jwt_roles: [am]}\n", ""},
+      {"alerts: {client_subjects: [am]}\n", "config: alerts.client_subjects: needs alerts.client_ca_file"},
+      {"alerts: {client_ca_file: " + ca + "}\n",
+       "config: alerts.client_ca_file: client certificates need TLS"},
+      {"tls: {cert_file: " + ca + ", key_file: " + ca + "}\nalerts: {client_ca_file: " + ca +
+           ", client_subjects: [alertmanager]}\n",
+       ""},
+      {"alerts: {enabled: maybe}\n", "config: alerts.enabled: expected true or false"},
+      {"alerts: {enabled: false}\n", ""},
+  };
+  for (const auto& c : cases) {
+    auto got = Load({Write(c.yaml), {}, {}});
+    if (c.problem.empty()) {
+      EXPECT_TRUE(got) << c.yaml << (got ? "" : got.error().message);
+    } else {
+      ASSERT_FALSE(got) << c.yaml;
+      EXPECT_NE(got.error().message.find(c.problem), std::string::npos)
+          << c.yaml << "\n" << got.error().message;
+    }
+  }
+  auto env = Load({"",
+                   {{"AITELEMETRY_AUTH__ISSUER", "https://kc.example/realms/r"},
+                    {"AITELEMETRY_ALERTS__JWT_ROLES", "[am, other]"},
+                    {"AITELEMETRY_ALERTS__ENABLED", "false"}},
+                   {}});
+  ASSERT_TRUE(env) << env.error().message;
+  EXPECT_EQ(env->alerts.jwt_roles, (std::vector<std::string>{"am", "other"}));
+  EXPECT_FALSE(env->alerts.enabled);
+  EXPECT_TRUE(env->alerts.Authenticated());
+  EXPECT_FALSE(AlertsConfig{}.Authenticated());
+}
+
+TEST(Config, PrintedConfigMasksCredentialsInUrls) {
+  std::string f = Write(
+      "hubs:\n"
+      "  - name: a\n"
+      "    prometheus: {url: 'https://collector:pr0m-pass@prom.example/api?token=t0ken-a'}\n"
+      "  - name: b\n"
+      "    exporters: [{url: 'http://scraper:exp0rter-pass@node:9400/metrics'}]\n"
+      "otlp: {endpoint: 'http://tempo:0tlp-pass@tempo.example:4318'}\n"
+      "db: 'postgresql://app:db-pass@db:5432/x'\n");
+  auto c = Load({f, {}, {}});
+  ASSERT_TRUE(c) << c.error().message;
+  std::string yaml = ToYaml(*c);
+  for (const char* secret : {"pr0m-pass", "t0ken-a", "exp0rter-pass", "0tlp-pass", "db-pass"}) {
+    EXPECT_EQ(yaml.find(secret), std::string::npos) << secret << "\n" << yaml;
+  }
+  EXPECT_NE(yaml.find("https://***@prom.example/api?token=***"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("http://***@node:9400/metrics"), std::string::npos) << yaml;
+}
+
 }  // namespace
 }  // namespace aitelemetry::config

@@ -7,6 +7,8 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include "core/redact.h"
+
 namespace aitelemetry::http {
 namespace {
 
@@ -146,12 +148,13 @@ Result<ClientResponse> HttpClient::Send(const ClientRequest& request, BodySink* 
   CURLcode rc = curl_easy_perform(curl);
   curl_slist_free_all(headers);
   if (sink.overflow) {
-    return Fail(ErrorCode::kPayloadTooLarge, fmt::format("{}: response larger than {} bytes",
-                                                         request.url, request.max_response_bytes));
+    return Fail(ErrorCode::kPayloadTooLarge,
+                fmt::format("{}: response larger than {} bytes", RedactUrl(request.url),
+                            request.max_response_bytes));
   }
   if (rc != CURLE_OK && !response.sink_stopped) {
     std::string what =
-        fmt::format("{} {}: {}", request.method, request.url, curl_easy_strerror(rc));
+        fmt::format("{} {}: {}", request.method, RedactUrl(request.url), curl_easy_strerror(rc));
     switch (rc) {
       case CURLE_OPERATION_TIMEDOUT:
         return Fail(ErrorCode::kDeadlineExceeded, what);

@@ -16,6 +16,17 @@
 
 namespace aitelemetry::http {
 
+// The certificate a TLS client presented (ServerOptions::tls_client_ca_file set).
+struct ClientCertificate {
+  // True when it chains to tls_client_ca_file and is within its validity period. A certificate
+  // that does not verify still arrives here (verified false): the listener never refuses a
+  // handshake for it, so only the routes that need one refuse the request.
+  bool verified = false;
+  std::string subject;                 // the subject in RFC 2253 form, e.g. "CN=am,O=Example"
+  std::string common_name;             // the subject's last CN; "" when it has none
+  std::vector<std::string> alt_names;  // subjectAltName DNS names, URIs and email addresses
+};
+
 struct Request {
   std::string method;  // upper case
   std::string target;  // as received: path and query
@@ -26,6 +37,8 @@ struct Request {
   std::string body;
   std::string remote_address;
   bool tls = false;
+  // The TLS client's certificate; null when none was presented (or the server asks for none).
+  std::shared_ptr<const ClientCertificate> client_certificate;
   // True while Router::TryFast runs the request on an I/O thread: nothing may block, and a
   // middleware that cannot decide without blocking returns Deferred().
   bool fast = false;

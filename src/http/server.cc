@@ -9,6 +9,8 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -111,6 +113,46 @@ asio::awaitable<void> WriteProblem(Stream& stream, int status, const char* detai
   co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
 }
 
+std::string Utf8(const ASN1_STRING* s) {
+  unsigned char* out = nullptr;
+  int n = ASN1_STRING_to_UTF8(&out, s);
+  if (n < 0) return {};
+  std::string text(reinterpret_cast<char*>(out), static_cast<size_t>(n));
+  OPENSSL_free(out);
+  return text;
+}
+
+// Reads the certificate the client presented on `ssl`, or null when it presented none.
+std::shared_ptr<const ClientCertificate> PeerCertificate(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return nullptr;
+  auto out = std::make_shared<ClientCertificate>();
+  out->verified = SSL_get_verify_result(ssl) == X509_V_OK;
+  X509_NAME* name = X509_get_subject_name(cert);
+  if (BIO* bio = BIO_new(BIO_s_mem())) {
+    if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+      char* data = nullptr;
+      long len = BIO_get_mem_data(bio, &data);
+      if (len > 0) out->subject.assign(data, static_cast<size_t>(len));
+    }
+    BIO_free(bio);
+  }
+  for (int i = -1; (i = X509_NAME_get_index_by_NID(name, NID_commonName, i)) >= 0;) {
+    out->common_name = Utf8(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+  }
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; sans != nullptr && i < sk_GENERAL_NAME_num(sans); ++i) {
+    const GENERAL_NAME* g = sk_GENERAL_NAME_value(sans, i);
+    if (g->type == GEN_DNS || g->type == GEN_URI || g->type == GEN_EMAIL) {
+      out->alt_names.push_back(Utf8(g->d.ia5));
+    }
+  }
+  GENERAL_NAMES_free(sans);
+  X509_free(cert);
+  return out;
+}
+
 // Runs `fn` on the blocking pool and resumes the calling coroutine on its own executor with the
 // result. (A bare `co_await post(pool, use_awaitable)` would resume on the caller's executor,
 // running `fn` on the I/O thread after all: the work is spawned on the pool and awaited instead.)
@@ -141,7 +183,8 @@ asio::awaitable<std::tuple<std::string, bool>> NextChunk(asio::thread_pool& pool
 }
 
 template <class Stream>
-asio::awaitable<void> Serve(Server::Impl& impl, Stream& stream, std::string remote, bool tls) {
+asio::awaitable<void> Serve(Server::Impl& impl, Stream& stream, std::string remote, bool tls,
+                            std::shared_ptr<const ClientCertificate> client_certificate = nullptr) {
   beast::flat_buffer buffer;
   bool first = true;
   for (;;) {
@@ -198,6 +241,7 @@ asio::awaitable<void> Serve(Server::Impl& impl, Stream& stream, std::string remo
     req.target = std::string(breq.target());
     req.remote_address = remote;
     req.tls = tls;
+    req.client_certificate = client_certificate;
     for (const auto& f : breq) {
       std::string name(f.name_string());
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -312,7 +356,11 @@ asio::awaitable<void> Session(Server::Impl& impl, tcp::socket socket) {
       auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
                                                    asio::as_tuple(asio::use_awaitable));
       if (hec) co_return;
-      co_await Serve(impl, stream, remote, true);
+      std::shared_ptr<const ClientCertificate> certificate;
+      if (!impl.options.tls_client_ca_file.empty()) {
+        certificate = PeerCertificate(stream.native_handle());
+      }
+      co_await Serve(impl, stream, remote, true, std::move(certificate));
     } else {
       beast::tcp_stream stream(std::move(socket));
       co_await Serve(impl, stream, remote, false);
@@ -397,6 +445,31 @@ Result<tcp::endpoint> ParseListen(const std::string& listen) {
   return tcp::endpoint(addr, static_cast<unsigned short>(port));
 }
 
+// Makes `ssl` ask every client for a certificate issued by the CAs in `ca_file` and verify it,
+// without ever failing the handshake over it: the outcome is read per connection.
+Status RequestClientCertificates(asio::ssl::context& ssl, const std::string& ca_file) {
+  beast::error_code ec;
+  ssl.load_verify_file(ca_file, ec);
+  if (ec) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("client CA file {}: {}", ca_file, ec.message()));
+  }
+  STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(ca_file.c_str());
+  if (names == nullptr) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("client CA file {}: no certificate in it", ca_file));
+  }
+  SSL_CTX* ctx = ssl.native_handle();
+  // The CA names tell clients which certificate to send (Go's TLS client sends none that fits
+  // no listed CA).
+  SSL_CTX_set_client_CA_list(ctx, names);
+  static const unsigned char kSessionContext[] = "aitelemetry";
+  SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
+  ssl.set_verify_mode(asio::ssl::verify_peer);
+  ssl.set_verify_callback([](bool, asio::ssl::verify_context&) { return true; });
+  return Ok();
+}
+
 }  // namespace
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -429,6 +502,13 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options,
       return Fail(ErrorCode::kInvalidArgument, fmt::format("tls.key_file: cannot use {}: {}",
                                                            options.tls_key_file, ec.message()));
     }
+    if (!options.tls_client_ca_file.empty()) {
+      if (auto st = RequestClientCertificates(*impl->ssl, options.tls_client_ca_file); !st) {
+        return Fail(st.error());
+      }
+    }
+  } else if (!options.tls_client_ca_file.empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "client certificates need TLS (cert_file, key_file)");
   }
   beast::error_code ec;
   impl->acceptor.open(ep->protocol(), ec);

@@ -30,12 +30,17 @@ struct ServerOptions {
   std::chrono::seconds stream_write_timeout{30};
   std::string tls_cert_file;  // PEM; TLS is on when both are set
   std::string tls_key_file;
+  // PEM CA bundle. When set (with TLS), the server asks every client for a certificate, verifies
+  // it against this bundle and hands the outcome to handlers (Request::client_certificate); it
+  // never refuses a handshake over it, so each route decides whether it needs one.
+  std::string tls_client_ca_file;
 };
 
 class Server {
  public:
   // Binds the listening socket. Errors: kInvalidArgument for a bad address, kUnavailable when the
-  // port cannot be bound, kInvalidArgument for unreadable TLS files.
+  // port cannot be bound, kInvalidArgument for unreadable TLS files (the client CA file included)
+  // or a client CA file without a certificate.
   [[nodiscard]] static Result<std::unique_ptr<Server>> Create(ServerOptions options,
                                                               std::shared_ptr<const Router> router);
   ~Server();

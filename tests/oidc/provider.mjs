@@ -43,6 +43,9 @@ export const USERS = {
   'researcher-b': { groups: ['/HUB-moc-CLUSTER-c1-PROJECT-proj-b-GET'], roles: [] },
   manager: { groups: ['/HUB-moc-CLUSTER-c1-GET'], roles: ['aitelemetry-manager'] },
   admin: { groups: [], roles: ['aitelemetry-admin'] },
+  // Alertmanager's client (its oauth2 client credentials): the role the worker's alerts.jwt_roles
+  // asks for, and no grants.
+  alertmanager: { groups: [], roles: ['aitelemetry-alerts'] },
 };
 
 // A fresh signing pair (RSA and EC P-256), newest first.

@@ -31,6 +31,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "alertmanager/shipped_config.h"
 #include "core/time.h"
 #include "sim/fleet.h"
 #include "sim/workload.h"
@@ -411,26 +412,27 @@ class Peers {
     return "";
   }
 
-  // The shipped receiver configuration pointed at this worker: URL, token file, no TLS (http on
-  // loopback), short grouping.
+  // The shipped receiver and route pointed at this worker: its URL, the worker's static token in
+  // place of oauth2 (tests/alerts_auth runs the oauth2 receiver), no TLS (http on loopback),
+  // short grouping.
   std::string WriteAlertmanagerConfig() {
-    const std::string shipped =
-        std::string(AITELEMETRY_SOURCE_DIR) + "/deploy/alertmanager/alertmanager.yml";
+    YAML::Node shipped = test_support::LoadShippedAlertmanagerConfig();
+    YAML::Node receiver = test_support::ShippedReceiver(shipped, "aitelemetry");
+    if (!receiver || !test_support::ShippedRoute(shipped, "aitelemetry")) {
+      return "the shipped Alertmanager configuration has no aitelemetry receiver and route";
+    }
+    YAML::Node webhook = receiver["webhook_configs"][0];
+    webhook["url"] = WorkerUrl() + "/api/alerts";
+    YAML::Node http_config = webhook["http_config"];
+    http_config.remove("oauth2");
+    http_config.remove("tls_config");
+    http_config["authorization"]["type"] = "Bearer";
+    http_config["authorization"]["credentials_file"] = dir_ + "/token";
     const std::string copy = dir_ + "/alertmanager.yml";
-    const std::string cmd = fmt::format(
-        "sed -E -e 's#url: http://aitelemetry-worker:8080/api/alerts#url: {}/api/alerts#' "
-        "-e 's#credentials_file: .*#credentials_file: {}/token#' "
-        "-e '/tls_config:/,/insecure_skip_verify:/d' "
-        "-e 's#group_wait: .*#group_wait: 1s#' -e 's#group_interval: .*#group_interval: 2s#' "
-        "'{}' > '{}'",
-        WorkerUrl(), dir_, shipped, copy);
-    if (std::system(cmd.c_str()) != 0) return "sed failed: " + cmd;
-    const std::string text = ReadFile(copy);
-    if (text.find("url: " + WorkerUrl() + "/api/alerts") == std::string::npos ||
-        text.find("credentials_file: " + dir_ + "/token") == std::string::npos ||
-        text.find("tls_config") != std::string::npos ||
-        text.find("group_wait: 1s") == std::string::npos ||
-        text.find("send_resolved: true") == std::string::npos) {
+    const std::string text = test_support::TestAlertmanagerConfig(shipped, {{receiver, "", ""}});
+    if (!WriteFile(copy, text)) return "cannot write " + copy;
+    if (text.find("send_resolved: true") == std::string::npos ||
+        text.find("aitelemetry=~") == std::string::npos) {
       return "the Alertmanager config copy did not come out as expected: " + copy;
     }
     return "";
