@@ -2,7 +2,7 @@
 # Runs the tests that depend on the simulator's clock (ctest label "clock") at many pinned
 # simulated instants, to show that none of them holds only at some hours. Each instant runs the
 # default-time entries of the label (collect_sync, scale_out_test, traces_e2e) with
-# AITELEMETRY_TEST_SIM_AT set; the PostgreSQL fixture starts with them.
+# AITEL_TEST_SIM_AT set; the PostgreSQL fixture starts with them.
 #
 #   bench/clock_sweep.sh [INSTANT...]   (RFC 3339; default: every 3 hours of 2026-11-02 and a few
 #                                        minutes that sit on slot and hour boundaries)
@@ -20,7 +20,7 @@ status=0
 for at in "$@"; do
   log=Testing/clock_sweep_${at//:/}.log
   start=$(date +%s)
-  if AITELEMETRY_TEST_SIM_AT=$at ctest -L clock -E '_at_[0-9]{4}$' --timeout 600 >"$log" 2>&1; then
+  if AITEL_TEST_SIM_AT=$at ctest -L clock -E '_at_[0-9]{4}$' --timeout 600 >"$log" 2>&1; then
     result=passed
   else
     result=FAILED

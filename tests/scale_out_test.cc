@@ -321,11 +321,18 @@ TEST_F(ScaleOut, ReplicasWorkersHandoverAndRestart) {
   std::string metrics = Get(standby + "/metrics");
   const std::string errors = "aitelemetry_sync_errors_total{hub=\"sim\"} ";
   auto at = metrics.find(errors);
-  ASSERT_NE(at, std::string::npos) << metrics;
-  EXPECT_GE(std::stod(metrics.substr(at + errors.size())), 1.0) << metrics;
-  // The failure is logged as a warning (a successful sync logs "info sync: hub sim: N series").
-  EXPECT_NE(Slurp(dir_ / survivor_log).find("warning sync: hub sim:"), std::string::npos)
-      << Slurp(dir_ / survivor_log);
+  const bool sync_failed =
+      at != std::string::npos && std::stod(metrics.substr(at + errors.size())) >= 1.0;
+  // The broken connections are met and logged as a warning: by the next sync, which fails and is
+  // counted (a successful sync logs "info sync: hub sim: N series"), or, when the restart outlasts
+  // the leader's lock check (a loaded machine), by the leader and the change-feed trim first.
+  const std::string log = Slurp(dir_ / survivor_log);
+  if (sync_failed) {
+    EXPECT_NE(log.find("warning sync: hub sim:"), std::string::npos) << log;
+  } else {
+    EXPECT_NE(log.find("warning leader: lost the worker lock"), std::string::npos)
+        << metrics << log;
+  }
   EXPECT_EQ(Leader(standby), 1);
   EXPECT_TRUE(Until([&] { return Count(r2_url, "gpu") == 8; }, std::chrono::seconds(5)));
   EXPECT_TRUE(Until([&] { return Count(r1_url, "gpu") == 8; }, std::chrono::seconds(5)));

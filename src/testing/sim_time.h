@@ -1,5 +1,6 @@
 // The simulated instant the integration tests run the fleet simulator at, so that no test depends
-// on the hour it runs: AITELEMETRY_TEST_SIM_AT (RFC 3339) when set, else a fixed instant. CI runs
+// on the hour it runs: AITEL_TEST_SIM_AT (RFC 3339) when set, else a fixed instant (not an
+// AITELEMETRY_ name: the processes under test refuse unknown AITELEMETRY_ variables). CI runs
 // the tests labelled "clock" at three such instants (tests/CMakeLists.txt). Header-only, tests
 // only; users link aitel_sim.
 #pragma once
@@ -14,17 +15,17 @@
 
 namespace aitelemetry::test_support {
 
-// The instant used when AITELEMETRY_TEST_SIM_AT is not set.
+// The instant used when AITEL_TEST_SIM_AT is not set.
 inline constexpr char kDefaultSimAt[] = "2026-11-02T10:00:00Z";
 
 // Returns the simulated instant the tests stand at. Aborts the test binary on unparsable text, so
 // a typo in the environment cannot pass silently as the default.
 inline Timestamp TestSimAt() {
-  const char* env = std::getenv("AITELEMETRY_TEST_SIM_AT");
+  const char* env = std::getenv("AITEL_TEST_SIM_AT");
   std::string text = env != nullptr && *env != '\0' ? env : kDefaultSimAt;
   auto t = ParseRfc3339(text);
   if (!t) {
-    std::fprintf(stderr, "AITELEMETRY_TEST_SIM_AT: %s\n", t.error().message.c_str());
+    std::fprintf(stderr, "AITEL_TEST_SIM_AT: %s\n", t.error().message.c_str());
     std::abort();
   }
   return *t;
