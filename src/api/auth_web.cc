@@ -159,6 +159,7 @@ WebAuth::Outcome WebAuth::Identify(const http::Request& request) {
       return out;
     }
     out.caller = CallerFromGrants(identity->subject, identity->name, identity->grants);
+    out.caller->expires_at = identity->expires_at;
     return out;
   }
   std::string session_id = request.Cookie(kSessionCookie);
@@ -166,6 +167,7 @@ WebAuth::Outcome WebAuth::Identify(const http::Request& request) {
     auto session = sessions_->Find(session_id);
     if (session) {
       Caller c = CallerFromGrants(session->subject, session->name, session->grants);
+      c.expires_at = session->expires_at;
       c.browser_session = true;
       c.csrf_token = session->csrf_token;
       out.caller = std::move(c);

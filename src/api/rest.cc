@@ -206,7 +206,8 @@ http::Response HandleUsage(const RestDeps& deps, const http::Request& request) {
 http::Response HandleEvents(const RestDeps& deps, const http::Request& request) {
   auto params = ParseEventsParams(request.query, request.Header("last-event-id"));
   if (!params) return http::ProblemFor(params.error());
-  return EventStream(*deps.store, std::move(*params), CallerOf(request).scope, deps.events);
+  if (deps.events == nullptr) return http::Problem(503, "live events are not served here");
+  return EventStream(*deps.events, std::move(*params), CallerOf(request));
 }
 
 void AddRestRoutes(http::Router& router, RestDeps deps) {

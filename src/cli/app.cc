@@ -17,6 +17,7 @@
 #include "api/auth_web.h"
 #include "api/caller.h"
 #include "api/docs.h"
+#include "api/event_hub.h"
 #include "api/ngsi_routes.h"
 #include "api/rest.h"
 #include "cli/periodic.h"
@@ -66,6 +67,7 @@ struct Services {
   std::unique_ptr<collect::SyncMetrics> sync_metrics;
   std::vector<std::unique_ptr<collect::HubSyncer>> syncers;
   std::unique_ptr<store::ChangeListener> listener;  // wakes live views; null on SQLite
+  std::unique_ptr<api::EventHub> events;            // the one change-feed reader for streams
   std::unique_ptr<store::LeaderElection> election;  // the worker lock; null when serving only
   std::unique_ptr<api::ResponseCache> cache;        // read answers; null when api.cache_bytes: 0
   std::atomic<bool> leading{false};                 // set by the "leader" task only
@@ -342,8 +344,17 @@ int RunRole(Role role, const config::Config& c) {
     }
     web::AddWebRoutes(*router, {c.tracing_ui_url, c.interval, AITELEMETRY_VERSION});
     s.listener = store::ChangeListener::Start(c.db);
+    api::EventHubOptions eo;
+    eo.wake = s.listener.get();
+    eo.max_streams = c.api.max_streams;
+    eo.max_streams_per_caller = c.api.max_streams_per_caller;
+    s.events = std::make_unique<api::EventHub>(*s.store, eo);
+    s.metrics.OnCollect([&s] {
+      s.metrics.Gauge("aitelemetry_event_streams_open", "Open /api/events streams.")
+          .Set({}, static_cast<double>(s.events->open_streams()));
+    });
     api::RestDeps rest{s.store.get()};
-    rest.events.wake = s.listener.get();
+    rest.events = s.events.get();
     AddResponseCache(s);
     rest.cache = s.cache.get();
     api::AddRestRoutes(*router, rest);
@@ -384,6 +395,7 @@ int RunRole(Role role, const config::Config& c) {
   }
   (*server)->OnShutdown([&s] {
     for (auto& t : s.tasks) t->Stop();
+    if (s.events) s.events->Stop();  // ends the live streams, so draining need not wait for them
   });
   const char* scheme = c.tls.cert_file.empty() ? "http" : "https";
   auto colon = c.listen.rfind(':');

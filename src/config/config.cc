@@ -443,7 +443,11 @@ Result<Config> Load(const Sources& sources) {
       a.File("bearer_token_file", &c.alerts.bearer_token_file);
       a.Strings("session_alerts", &c.alerts.session_alerts);
     });
-    r.Object("api", [&](Reader& a) { a.Bytes("cache_bytes", &c.api.cache_bytes); });
+    r.Object("api", [&](Reader& a) {
+      a.Bytes("cache_bytes", &c.api.cache_bytes);
+      a.Int("max_streams_per_caller", &c.api.max_streams_per_caller, 1, 1000000);
+      a.Int("max_streams", &c.api.max_streams, 1, 1000000);
+    });
   }
   std::set<std::string> names;
   for (size_t i = 0; i < c.hubs.size(); ++i) {
@@ -582,6 +586,8 @@ std::string ToYaml(const Config& c) {
   out << YAML::EndMap;
   out << YAML::Key << "api" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "cache_bytes" << YAML::Value << c.api.cache_bytes;
+  out << YAML::Key << "max_streams_per_caller" << YAML::Value << c.api.max_streams_per_caller;
+  out << YAML::Key << "max_streams" << YAML::Value << c.api.max_streams;
   out << YAML::EndMap;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";

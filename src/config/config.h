@@ -80,6 +80,10 @@ struct ApiConfig {
   // Bytes of finished search, usage and get answers kept for repeated requests (each labelled
   // with the store's generation, so a write makes them stale at once); 0 disables the cache.
   size_t cache_bytes = 64 * 1024 * 1024;
+  // Open /api/events streams one caller may hold (beyond: 429) and this process holds in all
+  // (beyond: 503). In open local mode all clients count as one caller.
+  int max_streams_per_caller = 1000;
+  int max_streams = 20000;
 };
 
 struct Config {

@@ -240,6 +240,7 @@ void AddProbeRoutes(http::Router& router, store::Store* store) {
 
 struct RunningServer {
   std::unique_ptr<api::AuthStack> auth;
+  std::unique_ptr<api::EventHub> events;
   std::shared_ptr<http::Router> router;
   std::unique_ptr<http::Server> server;
   std::thread thread;
@@ -456,9 +457,12 @@ class Security : public ::testing::Test {
     s->auth->web->Install(*s->router);  // first: /api/me before /api/{model}, as in app.cc
     AddProbeRoutes(*s->router, store_);
     // As cli/app.cc wires them; short event polls and heartbeats end the test's streams quickly.
+    api::EventHubOptions events;
+    events.poll = std::chrono::milliseconds(50);
+    events.heartbeat = std::chrono::milliseconds(300);
+    s->events = std::make_unique<api::EventHub>(*store_, events);
     api::RestDeps rest{store_};
-    rest.events.poll = std::chrono::milliseconds(50);
-    rest.events.heartbeat = std::chrono::milliseconds(300);
+    rest.events = s->events.get();
     api::AddRestRoutes(*s->router, rest);
     api::AddNgsiRoutes(*s->router, *store_);
     http::ServerOptions options;
