@@ -2,9 +2,11 @@
 option(AITELEMETRY_WERROR "Treat warnings as errors" OFF)
 
 function(aitelemetry_warnings target)
-  # -Wno-restrict: GCC 12 false positives in std::string (GCC bug 105329).
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-missing-field-initializers
-                                           -Wno-restrict)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)
+  # -Wno-restrict: GCC 12 false positives in std::string (GCC bug 105329); clang has no such flag.
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${target} PRIVATE -Wno-restrict)
+  endif()
   if(AITELEMETRY_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

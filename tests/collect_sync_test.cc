@@ -24,8 +24,10 @@
 #include <nlohmann/json.hpp>
 
 #include "model/registry.h"
+#include "sim/fleet.h"
 #include "store/store.h"
 #include "testing/process.h"
+#include "testing/sim_time.h"
 
 namespace aitelemetry {
 namespace {
@@ -36,6 +38,11 @@ using test_support::Process;
 using test_support::Shell;
 using test_support::Slurp;
 const std::string kBinary = std::string(AITELEMETRY_BINARY_DIR) + "/aitelemetry";
+
+// The test's simulated instant (testing/sim_time.h) aligned down to `slot`.
+Timestamp SimAtAligned(Nanos slot) {
+  return Timestamp{test_support::TestSimAt().time_since_epoch() / slot * slot};
+}
 
 // Waits until `command` exits 0, up to `seconds`.
 bool WaitFor(const std::string& command, int seconds) {
@@ -102,8 +109,10 @@ class CollectSync : public ::testing::Test {
 // `sync --backfill`: per-project GPU-hours agree with the simulator's truth to 0.1 %.
 TEST_F(CollectSync, BackfillOfAWeekMatchesGroundTruth) {
   const fs::path om = dir_ / "history.om", truth_file = dir_ / "truth.json";
-  ASSERT_EQ(Shell(kBinary + " simulate --history 7d --out '" + om.string() + "' --truth '" +
-                  truth_file.string() + "' --gpus 16 --step 10m --mig-fraction 0.5 --seed 5 > '" +
+  const std::string end = FormatRfc3339(SimAtAligned(std::chrono::minutes(10)));
+  ASSERT_EQ(Shell(kBinary + " simulate --history 7d --end " + end + " --out '" + om.string() +
+                  "' --truth '" + truth_file.string() +
+                  "' --gpus 16 --step 10m --mig-fraction 0.5 --seed 5 > '" +
                   (dir_ / "sim.log").string() + "' 2>&1"),
             0)
       << Slurp(dir_ / "sim.log");
@@ -162,10 +171,23 @@ TEST_F(CollectSync, BackfillOfAWeekMatchesGroundTruth) {
 // Live: Prometheus scrapes the simulator every second; `sync --once` sees every entity exactly
 // once, the direct-exporter path sees the same ones, and a dead hub fails alone, by name.
 TEST_F(CollectSync, LiveSyncThroughPrometheusAndExporterAgree) {
+  // The simulated clock starts 30 s into the first slot from the test's instant that holds an
+  // allocation, so the whole test runs inside that slot (workloads change only at its ends) and
+  // both paths see the same holdings.
+  sim::FleetOptions fleet_options;
+  fleet_options.seed = 9;
+  fleet_options.gpus = 48;
+  fleet_options.mig_fraction = 0.5;
+  auto fleet = sim::BuildFleet(fleet_options);
+  ASSERT_TRUE(fleet) << fleet.error().message;
+  const Timestamp slot_start = test_support::FirstHeldSlot(*fleet, test_support::TestSimAt(), 1);
+  ASSERT_NE(slot_start, Timestamp::max());
+  const auto sim_started = std::chrono::steady_clock::now();
   const int sim_port = FreePort();
   const std::string sim_url = "http://127.0.0.1:" + std::to_string(sim_port);
-  Process sim(kBinary + " simulate --gpus 48 --seed 9 --mig-fraction 0.5 --listen 127.0.0.1:" +
-                  std::to_string(sim_port),
+  Process sim(kBinary + " simulate --gpus 48 --seed 9 --mig-fraction 0.5 --at " +
+                  FormatRfc3339(slot_start + std::chrono::seconds(30)) +
+                  " --listen 127.0.0.1:" + std::to_string(sim_port),
               dir_ / "sim.log");
   ASSERT_TRUE(WaitFor("curl -fsS " + sim_url + "/healthz", 30)) << Slurp(dir_ / "sim.log");
   std::string prom_url;
@@ -182,15 +204,6 @@ TEST_F(CollectSync, LiveSyncThroughPrometheusAndExporterAgree) {
   ASSERT_EQ(Shell("curl -fsS " + sim_url + "/truth > '" + (dir_ / "truth.json").string() + "'"), 0);
   const auto truth = nlohmann::json::parse(Slurp(dir_ / "truth.json"));
   const std::string hub = truth["hubs"][0];
-  // Stay clear of a slot boundary (workloads change there) so both paths see the same slot.
-  while (true) {
-    auto s = std::chrono::duration_cast<std::chrono::seconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count() %
-             600;
-    if (s > 5 && s < 570) break;
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-  }
   std::ofstream(dir_ / "prom.yaml")
       << "db: sqlite:" << (dir_ / "prom.db").string() << "\ninterval: 2s\nhubs:\n  - name: " << hub
       << "\n    prometheus: {url: \"" << prom_url
@@ -211,6 +224,10 @@ TEST_F(CollectSync, LiveSyncThroughPrometheusAndExporterAgree) {
                   (dir_ / "exp.out").string() + "' 2>&1"),
             0)
       << Slurp(dir_ / "exp.out");
+
+  // Both syncs ran inside the simulated slot (it has 9.5 minutes left when the simulator starts).
+  ASSERT_LT(std::chrono::steady_clock::now() - sim_started, std::chrono::seconds(570))
+      << "the test outran its simulated slot; its comparison would be meaningless";
 
   auto prom_db = OpenDb("prom.db");
   auto exp_db = OpenDb("exp.db");
@@ -268,9 +285,10 @@ TEST_F(CollectSync, LiveSyncThroughPrometheusAndExporterAgree) {
 // The worker's /metrics, after a sync, passes `promtool check metrics`.
 TEST_F(CollectSync, WorkerMetricsPassPromtool) {
   const int sim_port = FreePort(), app_port = FreePort();
-  Process sim(
-      kBinary + " simulate --gpus 16 --seed 4 --listen 127.0.0.1:" + std::to_string(sim_port),
-      dir_ / "sim.log");
+  Process sim(kBinary + " simulate --gpus 16 --seed 4 --at " +
+                  FormatRfc3339(test_support::TestSimAt()) +
+                  " --listen 127.0.0.1:" + std::to_string(sim_port),
+              dir_ / "sim.log");
   ASSERT_TRUE(WaitFor("curl -fsS http://127.0.0.1:" + std::to_string(sim_port) + "/healthz", 30));
   std::ofstream(dir_ / "w.yaml") << "db: sqlite:" << (dir_ / "w.db").string()
                                  << "\ninterval: 60s\nhubs:\n  - name: sim\n    exporters: [{url: "

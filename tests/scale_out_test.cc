@@ -25,9 +25,11 @@
 #include <nlohmann/json.hpp>
 
 #include "model/registry.h"
+#include "sim/fleet.h"
 #include "store/sql.h"
 #include "store/store.h"
 #include "testing/process.h"
+#include "testing/sim_time.h"
 
 namespace aitelemetry {
 namespace {
@@ -126,10 +128,25 @@ class ScaleOut : public ::testing::Test {
 
 TEST_F(ScaleOut, ReplicasWorkersHandoverAndRestart) {
   const auto test_start = Clock::now();
+  // The simulated clock is pinned (testing/sim_time.h) to the first slot from the test's instant
+  // in which a project holds a GPU for half an hour: the run needs a project to write to.
+  sim::FleetOptions fleet_options;
+  fleet_options.seed = 3;
+  fleet_options.gpus = 8;
+  fleet_options.mig_fraction = 0.2;  // simulate's default
+  fleet_options.slot = std::chrono::minutes(10);
+  auto fleet = sim::BuildFleet(fleet_options);
+  ASSERT_TRUE(fleet) << fleet.error().message;
+  const Timestamp requested = test_support::TestSimAt();
+  const Timestamp held = test_support::FirstHeldSlot(*fleet, requested, 3);
+  ASSERT_NE(held, Timestamp::max()) << "no holding after " << FormatRfc3339(requested);
+  const std::string sim_at = FormatRfc3339(held + std::chrono::minutes(1));
+  std::printf("scale: simulated clock at %s (asked for %s)\n", sim_at.c_str(),
+              FormatRfc3339(requested).c_str());
   const int sim_port = FreePort();
-  Process sim(
-      kBinary + " simulate --gpus 8 --seed 3 --listen 127.0.0.1:" + std::to_string(sim_port),
-      dir_ / "sim.log");
+  Process sim(kBinary + " simulate --gpus 8 --seed 3 --at " + sim_at +
+                  " --listen 127.0.0.1:" + std::to_string(sim_port),
+              dir_ / "sim.log");
   ASSERT_TRUE(Until(
       [&] { return !Get("http://127.0.0.1:" + std::to_string(sim_port) + "/healthz").empty(); },
       std::chrono::seconds(30)));

@@ -105,7 +105,13 @@ int main(int argc, char** argv) {
   simulate->add_option("--out", sim.out, "OpenMetrics file for --history");
   simulate->add_option("--step", sim.step, "Sample step of --history (default 60s)");
   simulate->add_option("--slot", sim.slot, "How often workloads may change (default 10m)");
-  simulate->add_option("--end", sim.end, "End of the --history window (RFC 3339; default now)");
+  simulate->add_option("--end", sim.end,
+                       "End of the --history window (RFC 3339; default the simulated now)");
+  simulate->add_option("--at", sim.at,
+                       "Start the simulated clock at this instant (RFC 3339); it then runs with "
+                       "real time");
+  simulate->add_option("--clock-offset", sim.clock_offset,
+                       "Run the simulated clock this far from real time (e.g. --clock-offset=-3h)");
 
   bool once = false;
   aitelemetry::cli::SyncCommand sync_command;

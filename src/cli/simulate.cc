@@ -9,6 +9,7 @@
 
 #include "cli/periodic.h"
 #include "http/server.h"
+#include "sim/clock.h"
 #include "sim/exposition.h"
 #include "sim/fleet.h"
 #include "sim/history.h"
@@ -61,6 +62,12 @@ int RunSimulate(const SimulateOptions& o) {
     return 2;
   }
   auto fleet = std::make_shared<const sim::Fleet>(std::move(*fleet_or));
+  auto clock_or = sim::SimClock::FromFlags(o.at, o.clock_offset, Now());
+  if (!clock_or) {
+    fmt::print(stderr, "simulate: {}\n", clock_or.error().message);
+    return 2;
+  }
+  const sim::SimClock clock = *clock_or;
 
   if (!o.history.empty()) {
     auto span = ParseDuration(o.history);
@@ -88,7 +95,7 @@ int RunSimulate(const SimulateOptions& o) {
       }
       to = *t;
     } else {
-      to = Timestamp{Now().time_since_epoch() / *slot * *slot};
+      to = Timestamp{clock.Now().time_since_epoch() / *slot * *slot};
     }
     Timestamp from = to - *span;
     std::ofstream out(o.out, std::ios::binary | std::ios::trunc);
@@ -115,20 +122,20 @@ int RunSimulate(const SimulateOptions& o) {
     return 0;
   }
 
-  Timestamp started = Now();
+  Timestamp started = clock.Now();
   auto router = std::make_shared<http::Router>();
-  router->Add("GET", "/metrics", [fleet](const http::Request& req) {
+  router->Add("GET", "/metrics", [fleet, clock](const http::Request& req) {
     std::string hub = req.Query("hub").value_or(fleet->hubs.front().name);
     auto index = sim::FindHub(*fleet, hub);
     if (!index) return http::Problem(404, fmt::format("no hub \"{}\" in the simulated fleet", hub));
     http::Response r;
     r.body.reserve(1 << 20);
-    sim::AppendExposition(*fleet, *index, Now(), &r.body);
+    sim::AppendExposition(*fleet, *index, clock.Now(), &r.body);
     r.Set("Content-Type", std::string(sim::kExpositionContentType));
     return r;
   });
-  router->Add("GET", "/truth", [fleet, started](const http::Request&) {
-    return http::JsonResponse(200, sim::RenderTruthJson(*fleet, started, Now(), false));
+  router->Add("GET", "/truth", [fleet, started, clock](const http::Request&) {
+    return http::JsonResponse(200, sim::RenderTruthJson(*fleet, started, clock.Now(), false));
   });
   router->Add("GET", "/healthz",
               [](const http::Request&) { return http::JsonResponse(200, R"({"status":"ok"})"); });
@@ -143,8 +150,9 @@ int RunSimulate(const SimulateOptions& o) {
   std::unique_ptr<Periodic> truth_writer;
   if (!o.truth_file.empty()) {
     truth_writer =
-        std::make_unique<Periodic>("truth", std::chrono::seconds(5), [&o, fleet, started] {
-          auto st = WriteFile(o.truth_file, sim::RenderTruthJson(*fleet, started, Now(), false));
+        std::make_unique<Periodic>("truth", std::chrono::seconds(5), [&o, fleet, started, clock] {
+          auto st =
+              WriteFile(o.truth_file, sim::RenderTruthJson(*fleet, started, clock.Now(), false));
           if (!st) spdlog::warn("truth: {}", st.error().message);
         });
     (*server)->OnShutdown([&truth_writer] { truth_writer->Stop(); });
@@ -152,13 +160,14 @@ int RunSimulate(const SimulateOptions& o) {
   auto colon = o.listen.rfind(':');
   std::string hubs;
   for (const auto& h : fleet->hubs) hubs += (hubs.empty() ? "" : ",") + h.name;
-  fmt::print("simulating {} GPUs ({} hubs: {}) at http://{}:{}/metrics\n", fleet->gpus.size(),
-             fleet->hubs.size(), hubs, o.listen.substr(0, colon), (*server)->port());
+  fmt::print("simulating {} GPUs ({} hubs: {}) at http://{}:{}/metrics from {}\n",
+             fleet->gpus.size(), fleet->hubs.size(), hubs, o.listen.substr(0, colon),
+             (*server)->port(), FormatRfc3339(started));
   std::fflush(stdout);
   (*server)->Run(true);
   if (truth_writer) {
     truth_writer->Stop();
-    (void)WriteFile(o.truth_file, sim::RenderTruthJson(*fleet, started, Now(), false));
+    (void)WriteFile(o.truth_file, sim::RenderTruthJson(*fleet, started, clock.Now(), false));
   }
   return 0;
 }

@@ -18,7 +18,13 @@ struct SimulateOptions {
   std::string out;      // the OpenMetrics file for --history
   std::string step = "60s";
   std::string slot = "10m";
-  std::string end;  // RFC 3339 end of the history window; default: now, aligned down to the slot
+  std::string end;  // RFC 3339 end of the history window; default: the simulated now, aligned
+                    // down to the slot
+  // The simulated clock (sim/clock.h): `at` (RFC 3339) is the simulated instant at start;
+  // `clock_offset` (a duration, optionally negative) is added to real time. At most one is set;
+  // neither means the wall clock.
+  std::string at;
+  std::string clock_offset;
 };
 
 // Returns the process exit code (0 ok, 1 runtime failure, 2 bad options).

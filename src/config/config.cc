@@ -356,13 +356,18 @@ Result<Config> Load(const Sources& sources) {
   Context ctx;
   ctx.file = sources.file;
   YAML::Node root(YAML::NodeType::Map);
-  if (!sources.file.empty()) {
-    std::ifstream in(sources.file);
-    if (!in) {
-      return Fail(ErrorCode::kInvalidArgument, fmt::format("config: cannot read {}", sources.file));
-    }
+  if (!sources.file.empty() || sources.file_text) {
     std::stringstream text;
-    text << in.rdbuf();
+    if (sources.file_text) {
+      text << *sources.file_text;
+    } else {
+      std::ifstream in(sources.file);
+      if (!in) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    fmt::format("config: cannot read {}", sources.file));
+      }
+      text << in.rdbuf();
+    }
     try {
       root = YAML::Load(text.str());
     } catch (const YAML::Exception& e) {
@@ -600,12 +605,16 @@ std::string ToYaml(const Config& c) {
       out << YAML::Key << "bearer_token_file" << YAML::Value << p.bearer_token_file;
       out << YAML::Key << "timeout" << YAML::Value << secs(p.timeout);
       out << YAML::Key << "retries" << YAML::Value << p.retries;
-      out << YAML::Key << "oauth2" << YAML::Value << YAML::BeginMap;
-      out << YAML::Key << "token_url" << YAML::Value << RedactUrl(p.oauth2.token_url);
-      out << YAML::Key << "client_id" << YAML::Value << p.oauth2.client_id;
-      out << YAML::Key << "client_secret_file" << YAML::Value << p.oauth2.client_secret_file;
-      out << YAML::Key << "scopes" << YAML::Value << YAML::Flow << p.oauth2.scopes;
-      out << YAML::EndMap;
+      // Only when configured: an oauth2 section requires token_url and client_id, so an empty one
+      // would make the rendering fail to load.
+      if (!p.oauth2.token_url.empty()) {
+        out << YAML::Key << "oauth2" << YAML::Value << YAML::BeginMap;
+        out << YAML::Key << "token_url" << YAML::Value << RedactUrl(p.oauth2.token_url);
+        out << YAML::Key << "client_id" << YAML::Value << p.oauth2.client_id;
+        out << YAML::Key << "client_secret_file" << YAML::Value << p.oauth2.client_secret_file;
+        out << YAML::Key << "scopes" << YAML::Value << YAML::Flow << p.oauth2.scopes;
+        out << YAML::EndMap;
+      }
       out << YAML::Key << "tls" << YAML::Value;
       EmitTls(out, p.tls);
       out << YAML::EndMap;

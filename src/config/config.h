@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -135,6 +136,9 @@ struct Sources {
   std::string file;                                        // empty: no file
   std::vector<std::pair<std::string, std::string>> env;    // NAME=value pairs (all of environ)
   std::vector<std::pair<std::string, std::string>> flags;  // path, value
+  // The file's text when already read (a test, a fuzz target): then `file` only names it in
+  // messages and is not opened.
+  std::optional<std::string> file_text;
 };
 
 // Loads, merges and validates. On failure returns kInvalidArgument whose message has one line per

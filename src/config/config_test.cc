@@ -45,6 +45,29 @@ TEST(Config, LoadsTheDocumentedShape) {
   EXPECT_NE(yaml.find("observatorium.example"), std::string::npos);
 }
 
+// What check-config prints loads again to the same config (found by the config fuzz target: a
+// hub without OAuth2 was rendered with an empty oauth2 section, which does not load).
+TEST(Config, RenderingLoadsAgain) {
+  const std::string cases[] = {
+      "hubs:\n  - name: h\n    prometheus: {url: \"http://127.0.0.1:9090\", timeout: 5s}\n",
+      "hubs:\n  - name: h\n    exporters: [{url: \"http://127.0.0.1:9400/metrics\"}]\n",
+      "",
+  };
+  for (const std::string& text : cases) {
+    auto c = Load({"a.yaml", {}, {}, text});
+    ASSERT_TRUE(c) << text << c.error().message;
+    const std::string yaml = ToYaml(*c);
+    auto again = Load({"rendered.yaml", {}, {}, yaml});
+    ASSERT_TRUE(again) << yaml << again.error().message;
+    EXPECT_EQ(ToYaml(*again), yaml);
+  }
+  auto full =
+      Load({std::string(AITELEMETRY_SOURCE_DIR) + "/src/config/testdata/full.yaml", {}, {}});
+  ASSERT_TRUE(full);
+  auto again = Load({"rendered.yaml", {}, {}, ToYaml(*full)});
+  EXPECT_TRUE(again) << ToYaml(*full) << again.error().message;
+}
+
 TEST(Config, EnvironmentThenFlagsOverrideTheFile) {
   std::string f = Write(
       "listen: 127.0.0.1:1\ndb: sqlite:a.db\nhubs: [{name: h, exporters: [{url: "

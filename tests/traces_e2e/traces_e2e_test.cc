@@ -36,6 +36,7 @@
 #include "sim/fleet.h"
 #include "sim/workload.h"
 #include "store/sql.h"
+#include "testing/sim_time.h"
 #include "trace/session_identity.h"
 #include "trace/test_support.h"
 #include "traces_e2e/peers.h"
@@ -226,12 +227,19 @@ class Peers {
     // Prometheus already tries to scrape the simulator's port: the simulator is up within a
     // second and scraped within kScrape, so workloads that start a few seconds from now are seen
     // from their first sample.
-    plan_ = ChoosePlan(Now() + 8s, Now() + 90s);
+    // The simulator's clock runs at the test's simulated instant (testing/sim_time.h), shifted by
+    // a whole number of milliseconds from real time; Prometheus, Alertmanager and the worker
+    // stamp real times, so slot boundaries are compared after RealTime().
+    sim_offset_ =
+        std::chrono::duration_cast<std::chrono::milliseconds>(test_support::TestSimAt() - Now());
+    plan_ = ChoosePlan(SimNow() + 8s, SimNow() + 90s);
     if (!plan_) return "no seed in 1..200 has two active workloads starting and ending soon";
 
+    const auto offset_ms = std::chrono::duration_cast<std::chrono::milliseconds>(sim_offset_);
     if (auto problem = sim_.Start(
             {AITELEMETRY_BINARY_PATH, "simulate", "--gpus", std::to_string(kGpus), "--seed",
-             std::to_string(plan_->seed), "--slot", fmt::format("{}s", kSlot.count()), "--listen",
+             std::to_string(plan_->seed), "--slot", fmt::format("{}s", kSlot.count()),
+             fmt::format("--clock-offset={}ms", offset_ms.count()), "--listen",
              fmt::format("127.0.0.1:{}", sim_port)},
             dir_ + "/simulate.log");
         !problem.empty()) {
@@ -245,9 +253,9 @@ class Peers {
     const Timestamp first_start =
         sim::SlotStart(*plan_->fleet, plan_->targets.front().holding.start_slot);
     for (const Target& t : plan_->targets) {
-      if (sim::SlotStart(*plan_->fleet, t.holding.start_slot) < Now() + kScrape) {
+      if (sim::SlotStart(*plan_->fleet, t.holding.start_slot) < SimNow() + kScrape) {
         return fmt::format("the simulator came up too late ({}) for workloads starting at {}",
-                           FormatRfc3339(Now()), FormatRfc3339(first_start));
+                           FormatRfc3339(SimNow()), FormatRfc3339(first_start));
       }
     }
     auto db = store::Connect("sqlite:" + DbPath());
@@ -308,6 +316,12 @@ class Peers {
     }
     return "";
   }
+
+  // The simulator's clock now, and the real instant of a simulated one.
+  Timestamp SimNow() const { return Now() + sim_offset_; }
+  Timestamp RealTime(Timestamp simulated) const { return simulated - sim_offset_; }
+  // The simulated instant of a real one.
+  Timestamp SimTime(Timestamp real) const { return real + sim_offset_; }
 
   std::string DbPath() const { return dir_ + "/worker.db"; }
   std::string WorkerUrl() const { return fmt::format("http://127.0.0.1:{}", worker_port_); }
@@ -459,6 +473,7 @@ class Peers {
   std::string token_;
   int worker_port_ = 0;
   int am_port_ = 0;
+  Nanos sim_offset_{0};  // the simulator's clock minus real time
   std::optional<Plan> plan_;
   std::string receiver_url_;
   Child receiver_, worker_, sim_, alertmanager_, prometheus_;
@@ -705,10 +720,12 @@ TEST_F(TracesE2e, WorkerKilledBeforeExportLosesAndDuplicatesNothing) {
 TEST_F(TracesE2e, SimulatedWorkloadsBecomeOneSpanPerSessionWithTheAlertTimes) {
   const Plan& plan = peers_->plan();
   const sim::Fleet& fleet = *plan.fleet;
-  const Timestamp last_end = sim::SlotStart(fleet, plan.targets.back().holding.end_slot);
+  const Timestamp last_end =
+      peers_->RealTime(sim::SlotStart(fleet, plan.targets.back().holding.end_slot));
   for (const Target& t : plan.targets) {
-    std::cout << fmt::format("seed {}: waiting for {} on unit {} from {} to {}\n", plan.seed, t.pod,
-                             t.unit, FormatRfc3339(sim::SlotStart(fleet, t.holding.start_slot)),
+    std::cout << fmt::format("seed {}: waiting for {} on unit {} from {} to {} (simulated)\n",
+                             plan.seed, t.pod, t.unit,
+                             FormatRfc3339(sim::SlotStart(fleet, t.holding.start_slot)),
                              FormatRfc3339(sim::SlotStart(fleet, t.holding.end_slot)));
   }
   auto target_sessions = [&](const Target& t) {
@@ -738,8 +755,8 @@ TEST_F(TracesE2e, SimulatedWorkloadsBecomeOneSpanPerSessionWithTheAlertTimes) {
     SCOPED_TRACE(t.pod);
     auto sessions = target_sessions(t);
     ASSERT_EQ(sessions.size(), 1u);
-    const Timestamp began = sim::SlotStart(fleet, t.holding.start_slot);
-    const Timestamp stopped = sim::SlotStart(fleet, t.holding.end_slot);
+    const Timestamp began = peers_->RealTime(sim::SlotStart(fleet, t.holding.start_slot));
+    const Timestamp stopped = peers_->RealTime(sim::SlotStart(fleet, t.holding.end_slot));
     const int64_t start = sessions[0].started_at, end = sessions[0].ended_at;
     std::cout << fmt::format(
         "{}: startsAt = start boundary + {:.3f} s, endsAt = end boundary + {:.3f} s\n", t.pod,
@@ -795,12 +812,14 @@ TEST_F(TracesE2e, SimulatedWorkloadsBecomeOneSpanPerSessionWithTheAlertTimes) {
     // the time its holding did.
     auto unit = UnitOf(fleet, s.gpu_uuid, s.gpu_i_id);
     ASSERT_TRUE(unit) << "no such GPU in the fleet";
-    auto holding = sim::HoldingAt(fleet, *unit, sim::SlotIndex(fleet, FromNs(s.started_at) - kFor));
+    auto holding = sim::HoldingAt(
+        fleet, *unit, sim::SlotIndex(fleet, peers_->SimTime(FromNs(s.started_at) - kFor)));
     ASSERT_TRUE(holding) << "the GPU was free when the alert started";
     std::string pod;
     sim::AppendPodName(*holding, &pod);
     EXPECT_EQ(s.pod, pod);
-    EXPECT_LE(s.ended_at, Ns(sim::SlotStart(fleet, holding->end_slot) + kScrape + kEval + kLate));
+    EXPECT_LE(s.ended_at, Ns(peers_->RealTime(sim::SlotStart(fleet, holding->end_slot)) + kScrape +
+                             kEval + kLate));
   }
   EXPECT_GE(real, plan.targets.size());
   std::cout << fmt::format("{} sessions ({} closed from simulated workloads), {} spans\n",
