@@ -135,6 +135,7 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
             return w.UpsertAdding(usage_model, rows, UsageAccumulator::SumFields());
           });
         };
+        (void)gaps_.TakeFound();  // of a failed attempt: found again below
         auto s = ForEachUsageRow(snap, at, options_.interval, &energy_, &gaps_,
                                  [&](model::Record&& r) -> Status {
                                    batch.push_back(std::move(r));
@@ -145,6 +146,21 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
                                    return st;
                                  });
         if (s && !batch.empty()) s = submit();
+        // The gaps found, each a "gap" row: the hub's missed syncs, or the device alone missing.
+        if (s) {
+          std::vector<GapTracker::Found> missed_syncs, missing;
+          for (auto& f : gaps_.TakeFound()) {
+            const bool hub_missed =
+                report.unobserved_seconds > 0 && counted && f.from == *counted + options_.interval;
+            (hub_missed ? missed_syncs : missing).push_back(std::move(f));
+          }
+          auto rows = GapRecords(hub, missed_syncs, "sync failed");
+          for (auto& r : GapRecords(hub, missing, "device missing")) rows.push_back(std::move(r));
+          if (!rows.empty()) {
+            s = wb.Submit(
+                [&w, rows = std::move(rows)] { return w.Upsert(*model::FindModel("gap"), rows); });
+          }
+        }
         if (!s) {
           (void)wb.Drain();
           return s;
@@ -226,6 +242,8 @@ Status HubSyncer::RebuildHour(Timestamp hour, Timestamp to, SampleGrid grid, Ene
   }
   std::vector<model::Record> rows = usage.Records();
   report->rows += rows.size();
+  const std::vector<model::Record> gap_list =
+      GapRecords(options_.hub, gaps->TakeFound(), "no sample in history");
   const model::Model& m = *model::FindModel("usage");
   // Rows of earlier hours hold only the unobserved part of a gap that ended in this hour: they
   // add to those hours' rows, written before.
@@ -241,6 +259,9 @@ Status HubSyncer::RebuildHour(Timestamp hour, Timestamp to, SampleGrid grid, Ene
     auto gone = w.Delete(m, {Filter::Eq("hub", options_.hub), Filter::Eq("hour", hour_ns)});
     if (!gone) return Fail(gone.error());
     if (auto st = w.Upsert(m, rows); !st) return st;
+    if (!gap_list.empty()) {
+      if (auto st = w.Upsert(*model::FindModel("gap"), gap_list); !st) return st;
+    }
     if (gap_rows.empty()) return Ok();
     return w.UpsertAdding(m, gap_rows, UsageAccumulator::SumFields());
   });

@@ -278,6 +278,16 @@ TEST_P(HubSyncerTest, ExporterOutagesAreUnobservedAndTheRestIsExact) {
     unobserved[r.GetString("device_key")] += std::get<double>(r.Get("unobserved_seconds"));
     observed[r.GetString("device_key")] += std::get<double>(r.Get("observed_seconds"));
   }
+  // Each outage is one gap row per unit, with its cause.
+  auto gap_rows = Rows("gap");
+  EXPECT_EQ(gap_rows.size(), 2 * fleet_.units.size());
+  for (const auto& g : gap_rows) {
+    EXPECT_EQ(g.GetString("cause"), "sync failed");
+    const int64_t from = std::get<int64_t>(g.Get("started_at"));
+    EXPECT_TRUE(from == ToUnixNanos(outages[0].from) || from == ToUnixNanos(outages[1].from));
+    EXPECT_DOUBLE_EQ(std::get<double>(g.Get("seconds")),
+                     from == ToUnixNanos(outages[0].from) ? 360.0 : 180.0);
+  }
   // Every unit: 9 minutes unobserved, the other 111 observed.
   EXPECT_EQ(unobserved.size(), fleet_.units.size());
   for (const auto& [device, seconds] : unobserved) {

@@ -175,6 +175,9 @@ void ForEachSampleRow(const Snapshot& snap, Timestamp t, Nanos step, EnergyTrack
       auto gap = gaps->Seen(device_key, GapTracker::HoldersHash(holders), t, step);
       if (gap) {
         to_holders = gap->same_holders && !holders.empty();
+        const NodeEntry& node = snap.nodes[gpu.node];
+        gaps->AddFound({device_key, snap.clusters[node.cluster].name, node.name,
+                        to_holders ? holders.front().ns : std::string(), gap->from, gap->to});
         // The parts of the gap in earlier hours, each its own row (unobserved seconds alone).
         for (Timestamp h = FloorToHour(gap->from); h < hour && more; h += std::chrono::hours(1)) {
           const Timestamp a = std::max(h, gap->from);
@@ -238,6 +241,29 @@ void ForEachSampleRow(const Snapshot& snap, Timestamp t, Nanos step, EnergyTrack
 }
 
 }  // namespace
+
+std::vector<model::Record> GapRecords(const std::string& hub,
+                                      const std::vector<GapTracker::Found>& found,
+                                      std::string_view cause) {
+  const model::Model& m = *model::FindModel("gap");
+  std::vector<model::Record> out;
+  out.reserve(found.size());
+  for (const GapTracker::Found& f : found) {
+    model::Record r(m);
+    r.Set("key", f.device_key + "|" + FormatRfc3339(f.from));
+    r.Set("hub", hub);
+    r.Set("cluster", f.cluster);
+    if (!f.project.empty()) r.Set("project", f.project);
+    r.Set("node", f.node);
+    r.Set("device_key", f.device_key);
+    r.Set("started_at", ToUnixNanos(f.from));
+    r.Set("ended_at", ToUnixNanos(f.to));
+    r.Set("seconds", std::chrono::duration<double>(f.to - f.from).count());
+    r.Set("cause", std::string(cause));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
 
 uint64_t GapTracker::HoldersHash(const std::vector<Holder>& holders) {
   uint64_t h = 0;

@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -77,7 +78,20 @@ class GapTracker {
   // transaction failed) gives the same answer.
   std::optional<Gap> Seen(std::string_view device_key, uint64_t holders, Timestamp t, Nanos step);
   // Forgets every device (after history was rebuilt around a gap, nothing is missing).
-  void Clear() { last_.clear(); }
+  void Clear() {
+    last_.clear();
+    found_.clear();
+  }
+
+  // A gap as the usage rows charged it, for a "gap" row.
+  struct Found {
+    std::string device_key, cluster, node;
+    std::string project;  // the (first) holder charged; empty: unallocated time
+    Timestamp from, to;
+  };
+  void AddFound(Found f) { found_.push_back(std::move(f)); }
+  // Returns the gaps found since the last call (or Clear) and forgets them.
+  std::vector<Found> TakeFound() { return std::exchange(found_, {}); }
 
   // A hash of the projects (namespaces) holding a unit, in order; 0 for none.
   static uint64_t HoldersHash(const std::vector<Holder>& holders);
@@ -91,7 +105,13 @@ class GapTracker {
     bool has_before = false;
   };
   std::unordered_map<uint64_t, Coverage> last_;  // by hash of the device key
+  std::vector<Found> found_;
 };
+
+// The "gap" records of `found` for hub `hub`, each with `cause`.
+std::vector<model::Record> GapRecords(const std::string& hub,
+                                      const std::vector<GapTracker::Found>& found,
+                                      std::string_view cause);
 
 // What samples add to one usage row. NaN: unknown (no sample could contribute).
 struct UsageSums {

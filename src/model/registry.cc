@@ -295,6 +295,33 @@ std::vector<Model> BuildRegistry() {
     models.push_back(std::move(m));
   }
   {
+    Model m{
+        "gap", "ObservationGap", "observation_gap",
+        "A stretch of time in which a GPU or slice had no sample: unobserved, in no GPU-hours."};
+    m.entity = false;
+    m.fields = {
+        Key("Device key and start, {device_key}|{started_at RFC 3339}."),
+        HubRef(),
+        ClusterRef(),
+        ProjectRef("Namespace of the project the gap is charged to (it held the device on both "
+                   "sides of the gap); null when charged to unallocated time."),
+        F("node", FieldType::kString, kFacet, "Host name.", "", "", "nodeName"),
+        F("device_key", FieldType::kString, kRequired | kFilterable, "Key of the GPU or slice."),
+        F("started_at", FieldType::kTime, kRequired | kSortable | kFilterable,
+          "End of the time the device's last sample before the gap covered.", "", "", "observedAt"),
+        F("ended_at", FieldType::kTime, kRequired | kSortable | kFilterable,
+          "Time of the device's first sample after the gap."),
+        F("seconds", FieldType::kReal, kNum, "Length of the gap.", "s", "SEC", "duration"),
+        F("cause", FieldType::kString, kFacet,
+          "Why no sample covers it: sync failed (the hub could not be collected and keeps no "
+          "history), device missing (the hub answered without the device), or no sample in "
+          "history (a backfill found none).")};
+    m.scope = {"hub", "cluster", "project", "", "", false};
+    m.time_field = "started_at";
+    m.partition_field = "started_at";
+    models.push_back(std::move(m));
+  }
+  {
     Model m{"session", "GpuSession", "gpu_session",
             "A period a workload used a GPU or slice, from Alertmanager, with its trace."};
     m.entity = false;
