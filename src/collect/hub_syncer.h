@@ -88,6 +88,9 @@ class HubSyncer {
   // (ProbeSpacing; else assumed as in Backfill) and the snapshot then shows only series whose
   // newest sample is less than s old: a sample that Prometheus' lookback repeats after its series
   // ended is not counted past its spacing, whether the interval is shorter or longer than s.
+  // A device whose previous sample ended before `at` (missed syncs of a hub without history, or
+  // the device missing from the answers) adds the time between as unobserved_seconds and a "gap"
+  // row (GapTracker).
   // When the last counted sample is more than one interval before `at` and the source keeps
   // history, the missed hours (up to max_catch_up) are first rebuilt with Backfill.
   // A collection without a single series counts as a failure (kUnavailable), so a wrong URL or
@@ -105,7 +108,8 @@ class HubSyncer {
   // the series whose newest sample is less than s old, so each sample counts for s and time no
   // sample covers is left out (unobserved). An hour with fewer than two samples to go by assumes
   // options().spacing, else the last spacing worked out, else the interval. With `step` (an
-  // override), every hour is read at that step as if it were the spacing.
+  // override), every hour is read at that step as if it were the spacing. Time a device has no
+  // sample between two of its samples is unobserved (usage.unobserved_seconds, a "gap" row).
   // Errors: kInvalidArgument for an empty window or a step that does not divide an hour;
   // the source's errors (kFailedPrecondition without history); store errors. Hours written
   // before an error stay written.
