@@ -1,7 +1,10 @@
 // A server for the API search benchmark (bench/api_search.sh): the REST routes over a SQLite
 // store holding a generated fleet (sim::BuildFleet), every caller treated as an admin as in open
 // local mode, answers cached in an api::ResponseCache of CACHE_BYTES (default 64 MiB, as
-// api.cache_bytes; 0: no cache). Prints "listening PORT" once ready.
+// api.cache_bytes; 0: no cache), plus /healthz and /api/events over one api::EventHub (the SSE
+// benchmark, bench/sse_fanout.sh). A request with `X-Bench-Caller: NAME` is that caller (its own
+// stream quota), and with `X-Bench-Grant: HUB/CLUSTER/PROJECT` sees only that project. Prints
+// "listening PORT" once ready.
 //
 // Usage: api_search_server DB_PATH GPUS [PORT [CACHE_BYTES]]
 #include <cstdio>
@@ -12,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/caller.h"
+#include "api/event_hub.h"
 #include "api/response_cache.h"
 #include "api/rest.h"
 #include "http/server.h"
@@ -89,20 +93,36 @@ int main(int argc, char** argv) {
     }
   }
   auto router = std::make_shared<http::Router>();
+  router->Add("GET", "/healthz",
+              [](const http::Request&) { return http::JsonResponse(200, R"({"status":"ok"})"); });
   router->Use([](http::Request& r, const std::function<http::Response(http::Request&)>& next) {
-    api::Caller admin;
-    admin.authenticated = true;
-    admin.open_mode = true;
-    admin.admin = true;
-    admin.scope = store::Scope::All();
-    r.principal = admin;
+    api::Caller caller;
+    caller.authenticated = true;
+    caller.subject = r.Header("x-bench-caller");
+    caller.open_mode = caller.subject.empty();
+    std::string grant = r.Header("x-bench-grant");
+    if (grant.empty()) {
+      caller.admin = true;
+      caller.scope = store::Scope::All();
+    } else {
+      auto a = grant.find('/');
+      auto b = grant.find('/', a + 1);
+      caller.scope.grants.push_back(
+          {grant.substr(0, a), grant.substr(a + 1, b - a - 1), grant.substr(b + 1)});
+    }
+    r.principal = caller;
     return next(r);
   });
   size_t cache_bytes = argc > 4 ? std::strtoull(argv[4], nullptr, 10) : size_t{64} << 20;
   std::unique_ptr<api::ResponseCache> cache;
   if (cache_bytes > 0) cache = std::make_unique<api::ResponseCache>(cache_bytes);
+  api::EventHubOptions events;
+  events.max_streams = 20000;
+  events.max_streams_per_caller = 1000;
+  api::EventHub hub(**store, events);
   api::RestDeps deps{store->get()};
   deps.cache = cache.get();
+  deps.events = &hub;
   api::AddRestRoutes(*router, deps);
   http::ServerOptions options;
   options.listen = std::string("127.0.0.1:") + (argc > 3 ? argv[3] : "0");
@@ -111,6 +131,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "server: %s\n", server.error().ToString().c_str());
     return 1;
   }
+  (*server)->OnShutdown([&hub] { hub.Stop(); });
   std::printf("listening %d cache_bytes %zu\n", (*server)->port(), cache_bytes);
   std::fflush(stdout);
   (*server)->Run(true);

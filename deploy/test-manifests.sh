@@ -26,4 +26,7 @@ for dir in base overlays/nerc; do
 done
 grep -q "host: gpu-telemetry.apps.nerc.example" "$tmp/out.yaml" || { echo "deploy: overlay patch missing" >&2; exit 1; }
 grep -q "mountPath: /etc/aitelemetry/secrets/observatorium" "$tmp/out.yaml" || { echo "deploy: mTLS mount missing" >&2; exit 1; }
+grep -A2 "bearerTokenSecret:" "$tmp/out.yaml" | grep -q "name: aitelemetry-metrics" ||
+  { echo "deploy: the ServiceMonitor scrapes /metrics without its bearer token" >&2; exit 1; }
+grep -q "mountPath: /etc/aitelemetry/secrets/metrics" "$tmp/out.yaml" || { echo "deploy: metrics token mount missing" >&2; exit 1; }
 echo "deploy: manifests render"

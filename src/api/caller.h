@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "core/time.h"
 #include "http/message.h"
 #include "store/query.h"
 
@@ -22,6 +23,9 @@ struct Caller {
   std::set<std::string> patch_resources;
   std::string csrf_token;  // for browser sessions: the token writes must echo
   bool browser_session = false;
+  // When the credentials stop being valid (the token's exp, the session's end); zero: never.
+  // Long-lived answers (event streams) end then.
+  Timestamp expires_at{};
 };
 
 // Returns the caller the middleware attached to `request`; when none is attached (a route outside

@@ -44,16 +44,21 @@ void AddDocRoutes(http::Router& router, const OpenApiOptions& options) {
   auto document = BuildOpenApi(options);
   auto json = std::make_shared<const std::string>(document.dump(2));
   auto yaml = std::make_shared<const std::string>(ToYaml(document));
-  router.Add("GET", "/openapi.json", [json](const http::Request&) {
+  auto serve_json = [json](const http::Request&) {
     http::Response r = http::JsonResponse(200, *json);
     r.Set("Cache-Control", "no-cache");
     return r;
-  });
-  router.Add("GET", "/openapi.yaml", [yaml](const http::Request&) {
+  };
+  auto serve_yaml = [yaml](const http::Request&) {
     http::Response r = http::JsonResponse(200, *yaml, "application/yaml");
     r.Set("Cache-Control", "no-cache");
     return r;
-  });
+  };
+  router.Add("GET", "/openapi.json", serve_json);
+  router.Add("GET", "/openapi.yaml", serve_yaml);
+  // Where clients of other APIs look for it; registered before /api/{model} takes the name.
+  router.Add("GET", "/api/openapi.json", serve_json);
+  router.Add("GET", "/api/openapi.yaml", serve_yaml);
   router.Add("GET", "/docs", [](const http::Request&) {
     http::Response r = http::JsonResponse(200, DocsPageHtml(), "text/html; charset=utf-8");
     r.Set("Cache-Control", "no-cache");

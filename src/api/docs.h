@@ -18,9 +18,11 @@ std::string_view AssetContentType(std::string_view name);
 // at /openapi.json.
 std::string DocsPageHtml();
 
-// Registers /openapi.json, /openapi.yaml, /docs and GET /assets/docs/{file}. The document is
-// built once here, from the registry and `options`. Assets answer with their content type,
-// an ETag (304 on If-None-Match) and Cache-Control; unknown files 404.
+// Registers /openapi.json, /openapi.yaml (also under /api/), /docs and GET /assets/docs/{file}.
+// The document is built once here, from the registry and `options`. Assets answer with their
+// content type, an ETag (304 on If-None-Match) and Cache-Control; unknown files 404.
+// Requires: called before AddRestRoutes, whose /api/{model} would otherwise take
+// /api/openapi.json (the router matches in registration order).
 void AddDocRoutes(http::Router& router, const OpenApiOptions& options);
 
 }  // namespace aitelemetry::api

@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <memory>
-#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -63,70 +62,25 @@ std::string FormatChangeEvent(const store::Change& c) {
                      j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-http::Response EventStream(store::Store& store, EventsParams params, store::Scope scope,
-                           EventsOptions options) {
-  struct State {
-    store::Store* store;
-    EventsParams params;
-    store::Scope scope;
-    EventsOptions options;
-    int64_t last = 0;
-    bool started = false;
-    std::chrono::steady_clock::time_point last_write;
-  };
-  auto state = std::make_shared<State>();
-  state->store = &store;
-  state->params = std::move(params);
-  state->scope = std::move(scope);
-  state->options = options;
-  if (state->params.after) {
-    state->last = *state->params.after;
-  } else {
-    auto last = store.LastChangeSeq();
-    if (!last) return http::ProblemFor(last.error());
-    state->last = *last;
+http::Response EventStream(EventHub& hub, EventsParams params, const Caller& caller) {
+  StreamSpec spec;
+  spec.models = std::move(params.models);
+  spec.scope = caller.scope;
+  spec.after = params.after;
+  // In open local mode every client is the one local user.
+  spec.caller = caller.open_mode ? std::string("(local)") : caller.subject;
+  spec.expires_at = caller.expires_at;
+  auto source = hub.Open(std::move(spec));
+  if (!source) {
+    http::Response r = http::ProblemFor(source.error());
+    r.Set("Retry-After", "5");
+    return r;
   }
   http::Response r;
   r.Set("Content-Type", "text/event-stream");
   r.Set("Cache-Control", "no-store");
   r.Set("X-Accel-Buffering", "no");
-  r.stream = [state](std::string& out) -> bool {
-    auto now = std::chrono::steady_clock::now();
-    if (!state->started) {
-      state->started = true;
-      state->last_write = now;
-      out = fmt::format("retry: 2000\n: stream from seq {}\n\n", state->last);
-      return true;
-    }
-    // Read before the query: a notification arriving after it ends the wait below at once.
-    const uint64_t generation = state->options.wake ? state->options.wake->generation() : 0;
-    auto changes = state->store->ChangesSince(state->last, state->params.models, state->scope,
-                                              state->options.batch);
-    if (!changes) {
-      // The client reconnects (retry:) and resumes from its last id once the store is back.
-      spdlog::warn("events: {}", changes.error().message);
-      return false;
-    }
-    for (const auto& c : *changes) {
-      out += FormatChangeEvent(c);
-      state->last = c.seq;
-    }
-    if (!out.empty()) {
-      state->last_write = now;
-      return true;
-    }
-    if (now - state->last_write >= state->options.heartbeat) {
-      state->last_write = now;
-      out = ": heartbeat\n\n";
-      return true;
-    }
-    if (state->options.wake != nullptr) {
-      state->options.wake->WaitForChange(generation, state->options.poll);
-    } else {
-      std::this_thread::sleep_for(state->options.poll);
-    }
-    return true;
-  };
+  r.stream = std::move(*source);
   return r;
 }
 

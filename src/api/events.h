@@ -1,5 +1,6 @@
-// Live entity changes as Server-Sent Events (/api/events): polls the store's change feed with the
-// caller's scope applied in SQL, so a caller never learns that an invisible entity changed.
+// Live entity changes as Server-Sent Events (/api/events): the request's parameters, the event
+// format, and the response over the process's EventHub, which filters every change by the
+// caller's grants, so a caller never learns that an invisible entity changed.
 #pragma once
 
 #include <chrono>
@@ -8,22 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "api/caller.h"
+#include "api/event_hub.h"
 #include "api/params.h"
 #include "core/result.h"
 #include "http/message.h"
-#include "store/change_listener.h"
 #include "store/store.h"
 
 namespace aitelemetry::api {
-
-struct EventsOptions {
-  std::chrono::milliseconds poll{500};         // how often the feed is read
-  std::chrono::milliseconds heartbeat{15000};  // a comment line after this long without events
-  int64_t batch = 500;                         // changes read per poll
-  // Wakes a waiting stream as soon as any process appends changes (PostgreSQL NOTIFY); null: poll
-  // only. Requires: outlives the streams.
-  store::ChangeListener* wake = nullptr;
-};
 
 struct EventsParams {
   std::vector<std::string> models;  // served model names; empty: all
@@ -42,11 +35,10 @@ struct EventsParams {
 // being {"seq","model","key","op","at","hub","cluster","project"}.
 std::string FormatChangeEvent(const store::Change& change);
 
-// Returns the streaming response for `params` and `scope`. The stream sends "retry:" first, then
-// events as they are appended, and a ": heartbeat" comment after options.heartbeat of quiet; its
-// producer returns at least every poll interval so a stopping server or a closed client ends it.
-// Requires: `store` outlives the stream.
-http::Response EventStream(store::Store& store, EventsParams params, store::Scope scope,
-                           EventsOptions options = {});
+// Returns the streaming response for `params` on behalf of `caller` (its scope filters every
+// event; the stream ends when its credentials expire). The stream sends "retry:" first, then
+// events as they are appended, and a ": heartbeat" comment after a quiet interval. A caller at
+// its stream limit gets a 429 problem, a server at its limit a 503 problem, both with Retry-After.
+http::Response EventStream(EventHub& hub, EventsParams params, const Caller& caller);
 
 }  // namespace aitelemetry::api

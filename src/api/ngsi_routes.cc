@@ -10,6 +10,7 @@
 #include "api/ngsi.h"
 #include "api/ngsi_query.h"
 #include "api/ngsi_temporal.h"
+#include "api/params.h"
 
 namespace aitelemetry::api {
 namespace {
@@ -29,6 +30,14 @@ Result<int64_t> IntParam(const Request& req, std::string_view name, int64_t fall
                 fmt::format("{} must be an integer from {} to {}", name, min, max));
   }
   return v;
+}
+
+// The entity id a route names: the exact rest of the raw path after its first `segments`
+// segments, so that ids whose keys hold '/' (allocations, health events) are reachable with it
+// written as %2F or as is.
+std::string RouteId(const Request& req, size_t segments) {
+  if (auto tail = PathTail(req.target, segments)) return std::move(*tail);
+  return req.params.at("id");
 }
 
 // Parameters of the spec this server does not implement: refused rather than ignored, because
@@ -211,7 +220,7 @@ Response ListEntities(store::Store& store, const NgsiOptions& options, const Req
 
 Response GetEntity(store::Store& store, const NgsiOptions& options, const Request& req) {
   if (auto st = RejectUnsupported(req); !st) return NgsiErrorFor(st.error());
-  auto id = ParseNgsiEntityId(req.params.at("id"));
+  auto id = ParseNgsiEntityId(RouteId(req, 3));
   if (!id) {
     if (id.error().code == ErrorCode::kNotFound) return NgsiError(404, "ResourceNotFound", "");
     return NgsiError(400, "BadRequestData", id.error().message);
@@ -336,13 +345,13 @@ void AddNgsiRoutes(http::Router& router, store::Store& store, NgsiOptions option
              [&store, options](const Request& req) { return ListTypes(store, options, req); });
   router.Add("GET", "/ngsi-ld/v1/entities",
              [&store, options](const Request& req) { return ListEntities(store, options, req); });
-  router.Add("GET", "/ngsi-ld/v1/entities/{id}",
+  router.Add("GET", "/ngsi-ld/v1/entities/{id...}",
              [&store, options](const Request& req) { return GetEntity(store, options, req); });
   router.Add("GET", "/ngsi-ld/v1/temporal/entities", [&store, options](const Request& req) {
     return TemporalEntities(store, options, req, std::nullopt);
   });
-  router.Add("GET", "/ngsi-ld/v1/temporal/entities/{id}", [&store, options](const Request& req) {
-    return TemporalEntities(store, options, req, req.params.at("id"));
+  router.Add("GET", "/ngsi-ld/v1/temporal/entities/{id...}", [&store, options](const Request& req) {
+    return TemporalEntities(store, options, req, RouteId(req, 4));
   });
 }
 

@@ -5,6 +5,7 @@
 
 #include "api/docs.h"
 #include "api/docs_assets.h"
+#include "api/rest.h"
 
 namespace aitelemetry::api {
 namespace {
@@ -128,6 +129,26 @@ TEST(OpenApi, YamlReadsBackAsTheSameDocument) {
   EXPECT_EQ(FromYaml(YAML::Load(ToYaml(tricky))), tricky) << ToYaml(tricky);
   auto doc = BuildOpenApi({"0.1.0", "https://sso.example.org"});
   EXPECT_EQ(FromYaml(YAML::Load(ToYaml(doc))), doc);
+}
+
+// /api/openapi.json is where many clients look first: it is the document, never a search of a
+// model named "openapi.json" (a 400), with the routes in the order cli/app.cc adds them.
+TEST(Docs, ServesTheDocumentUnderApiBeforeTheModelRoutes) {
+  http::Router router;
+  AddDocRoutes(router, {"0.1.0", ""});
+  AddRestRoutes(router, RestDeps{});
+  for (const char* path : {"/api/openapi.json", "/api/openapi.yaml"}) {
+    http::Request req;
+    req.method = "GET";
+    req.path = path;
+    req.target = path;
+    auto r = router.Dispatch(req);
+    EXPECT_EQ(r.status, 200) << path << ": " << r.body.substr(0, 200);
+  }
+  http::Request req;
+  req.method = "GET";
+  req.path = req.target = "/api/openapi.json";
+  EXPECT_EQ(Json::parse(router.Dispatch(req).body), BuildOpenApi({"0.1.0", ""}));
 }
 
 TEST(Docs, ServesDocumentPageAndEmbeddedAssets) {

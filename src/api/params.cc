@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include "api/search_cursor.h"
+#include "core/utf8.h"
+#include "http/message.h"
 #include "model/record.h"
 
 namespace aitelemetry::api {
@@ -126,42 +128,7 @@ std::vector<std::string_view> SplitComma(std::string_view s) {
 
 }  // namespace
 
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    int n;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + static_cast<size_t>(n) >= s.size()) return false;  // truncated sequence
-    for (int k = 1; k <= n; ++k) {
-      auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += static_cast<size_t>(n) + 1;
-  }
-  return true;
-}
+bool IsValidUtf8(std::string_view s) { return aitelemetry::IsValidUtf8(s); }
 
 Result<Filter> ParseFilterQuery(const Model& m, std::string_view fq) {
   Filter f;
@@ -478,6 +445,21 @@ Result<SearchParams> ParseSearchParams(const Model& m, const QueryPairs& query,
   out.format = *format;
   if (auto st = store::ValidateQuery(m, spec); !st) return Fail(st.error());
   return out;
+}
+
+std::optional<std::string> PathTail(std::string_view target, size_t segments) {
+  std::string_view path = target.substr(0, target.find('?'));
+  if (!path.starts_with('/')) return std::nullopt;
+  size_t pos = 1;
+  for (size_t i = 0; i < segments; ++i) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string_view::npos || slash == pos) return std::nullopt;
+    pos = slash + 1;
+  }
+  if (pos >= path.size()) return std::nullopt;
+  auto decoded = http::PercentDecode(path.substr(pos));
+  if (!decoded || decoded->empty()) return std::nullopt;
+  return std::move(*decoded);
 }
 
 }  // namespace aitelemetry::api

@@ -76,6 +76,13 @@ struct SearchParams {
 // it does not also accept JSON). Returns kInvalidArgument for another format value.
 [[nodiscard]] Result<Format> ParseFormat(const QueryPairs& query, std::string_view accept);
 
+// Returns the percent-decoded rest of a request target's path after its first `segments` path
+// segments, read from the raw target so that what a key holds survives exactly: an encoded
+// slash (%2F) and empty segments included ("/api/allocation/a%2Fb%2F%2Fc@t?x=1" with 2 gives
+// "a/b//c@t"). Returns nothing when the target does not start with `segments` non-empty
+// segments each followed by one '/', or the rest is empty or does not decode.
+std::optional<std::string> PathTail(std::string_view target, size_t segments);
+
 // Returns whether `text` is well-formed UTF-8 (no overlongs, surrogates or code points past
 // U+10FFFF).
 bool IsValidUtf8(std::string_view text);

@@ -102,6 +102,10 @@ TEST(ParseFilterQuery, RefusesMalformedAndHostileFilters) {
       {"mig_enabled:yes", "not a valid boolean"},
       {"last_seen_at:yesterday", "not a valid date-time"},
       {"last_seen_at:[2026-13-01T00:00:00Z TO *]", "not a valid date-time"},
+      // Past 2262-04-11 a time would wrap around in nanoseconds (2600 became 2015).
+      {"last_seen_at:[2600-01-01T00:00:00Z TO *]", "not a valid date-time"},
+      {"last_seen_at:[* TO 2262-04-12T00:00:00Z]", "not a valid date-time"},
+      {"last_seen_at:\"9999-12-31T23:59:59Z\"", "not a valid date-time"},
       {"power_watts:[1 TO 2", "ends with ] or }"},
       {"power_watts:[1 TO ]", "missing value"},
       {"power_watts:[1 2]", "[a TO b]"},
@@ -248,6 +252,29 @@ TEST(ParseSearchParams, RefusesEveryMalformedParameterWithItsName) {
   std::vector<std::pair<std::string, std::string>> many;
   for (int i = 0; i < 65; ++i) many.emplace_back("fq", "gpu_index:1");
   EXPECT_FALSE(ParseSearchParams(Gpu(), many, ""));
+}
+
+TEST(PathTail, ReadsTheExactRestOfTheRawPath) {
+  struct Case {
+    const char* target;
+    size_t segments;
+    std::optional<std::string> want;
+  };
+  const Case cases[] = {
+      {"/api/allocation/a%2Fb%2F%2Fc@t?fl=key", 2, "a/b//c@t"},
+      {"/api/allocation/a/b//c@t", 2, "a/b//c@t"},
+      {"/api/gpu/HUB-moc-GPU-x", 2, "HUB-moc-GPU-x"},
+      {"/api/gpu/a%20b", 2, "a b"},
+      {"/ngsi-ld/v1/entities/urn:ngsi-ld:Allocation:a%2Fb", 3, "urn:ngsi-ld:Allocation:a/b"},
+      {"/api/gpu/", 2, std::nullopt},
+      {"/api/gpu", 2, std::nullopt},
+      {"/api//gpu/x", 2, std::nullopt},  // not plain segments: the router's parameter is used
+      {"api/gpu/x", 2, std::nullopt},
+      {"/api/gpu/%zz", 2, std::nullopt},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(PathTail(c.target, c.segments), c.want) << c.target;
+  }
 }
 
 TEST(IsValidUtf8, AcceptsUtf8AndRefusesTheRest) {

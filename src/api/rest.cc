@@ -96,6 +96,13 @@ http::Response ServeCached(const RestDeps& deps, const http::Request& request,
   return response;
 }
 
+// The key a one-entity route names: the exact rest of the raw path after /api/{model}/, so that
+// keys holding '/' (allocations, health events) are reachable with it written as %2F or as is.
+std::string RouteKey(const http::Request& r) {
+  if (auto tail = PathTail(r.target, 2)) return std::move(*tail);
+  return r.params.at("key");
+}
+
 bool IsUsageReport(const http::Request& r) {
   auto it = r.params.find("model");
   return it != r.params.end() && it->second == "usage" && r.Query("groupBy");
@@ -140,7 +147,7 @@ http::Response HandleGet(const RestDeps& deps, const http::Request& request) {
     if (!parsed) return http::ProblemFor(parsed.error());
     fields = parsed->spec.fields;
   }
-  auto row = deps.store->Get(**m, request.params.at("key"), CallerOf(request).scope);
+  auto row = deps.store->Get(**m, RouteKey(request), CallerOf(request).scope);
   if (!row) return http::ProblemFor(row.error());
   return http::JsonResponse(
       200,
@@ -174,7 +181,7 @@ http::Response HandlePatch(const RestDeps& deps, const http::Request& request) {
     }
     patch.emplace_back(name, std::move(*v));
   }
-  const std::string& key = request.params.at("key");
+  const std::string key = RouteKey(request);
   // Invisible rows answer 404 before any permission check, so a 403 never confirms existence.
   auto row = deps.store->Get(**m, key, caller.scope);
   if (!row) return http::ProblemFor(row.error());
@@ -206,7 +213,8 @@ http::Response HandleUsage(const RestDeps& deps, const http::Request& request) {
 http::Response HandleEvents(const RestDeps& deps, const http::Request& request) {
   auto params = ParseEventsParams(request.query, request.Header("last-event-id"));
   if (!params) return http::ProblemFor(params.error());
-  return EventStream(*deps.store, std::move(*params), CallerOf(request).scope, deps.events);
+  if (deps.events == nullptr) return http::Problem(503, "live events are not served here");
+  return EventStream(*deps.events, std::move(*params), CallerOf(request));
 }
 
 void AddRestRoutes(http::Router& router, RestDeps deps) {
@@ -224,12 +232,12 @@ void AddRestRoutes(http::Router& router, RestDeps deps) {
         return CachedAnswer(*d, r, IsUsageReport(r) ? UsageHour(*d) : std::string(), false);
       });
   router.Add(
-      "GET", "/api/{model}/{key}",
+      "GET", "/api/{model}/{key...}",
       [d](const http::Request& r) {
         return ServeCached(*d, r, {}, [&] { return HandleGet(*d, r); });
       },
       [d](const http::Request& r) { return CachedAnswer(*d, r, {}, false); });
-  router.Add("PATCH", "/api/{model}/{key}",
+  router.Add("PATCH", "/api/{model}/{key...}",
              [d](const http::Request& r) { return HandlePatch(*d, r); });
 }
 

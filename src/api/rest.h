@@ -15,7 +15,9 @@ namespace aitelemetry::api {
 
 struct RestDeps {
   store::Store* store = nullptr;  // Requires: non-null and outliving the router's server
-  EventsOptions events;
+  // The process's live change fan-out for /api/events; null: the route answers 503.
+  // Requires: outlives the router's server.
+  EventHub* events = nullptr;
   std::function<Timestamp()> now = [] { return Now(); };  // the clock usage defaults read
   // Answers of search, usage and get are kept here, keyed by the caller's scope and the request
   // and labelled with store->Generation(); null: no caching. Requires: outlives the router.

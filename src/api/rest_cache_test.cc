@@ -23,7 +23,7 @@ class RestCacheTest : public ::testing::TestWithParam<std::string> {
     testing::FillGenericRows(*store_, kRows);
     if (HasFatalFailure()) return;
     cache_ = std::make_unique<ResponseCache>(64u << 20);
-    cached_ = std::make_unique<testing::RestServer>(*store_, EventsOptions{}, cache_.get());
+    cached_ = std::make_unique<testing::RestServer>(*store_, EventHubOptions{}, cache_.get());
     plain_ = std::make_unique<testing::RestServer>(*store_);
   }
 
@@ -235,7 +235,7 @@ TEST_P(RestCacheTest, TheByteBoundEvictsTheLeastRecentlyUsed) {
   } seen;
   WithSteadyGeneration([&] {
     ResponseCache small(4 * (body.size() + 600) + 100);
-    testing::RestServer server(*store_, EventsOptions{}, &small);
+    testing::RestServer server(*store_, EventHubOptions{}, &small);
     auto get = [&](int start) {
       auto r =
           Get(client_, server.base() + "/api/gpu?rows=10&start=" + std::to_string(start), "admin");

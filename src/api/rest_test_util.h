@@ -66,6 +66,10 @@ inline std::map<std::string, Caller> TestCallers() {
   browser.browser_session = true;
   browser.csrf_token = "csrf-0123456789";
   out["browser"] = browser;
+  Caller expired = researcher;  // credentials that ended an hour ago
+  expired.subject = "expired-user";
+  expired.expires_at = Now() - std::chrono::hours(1);
+  out["expired"] = expired;
   Caller stranger;  // authenticated, with a grant on a hub that holds nothing
   stranger.authenticated = true;
   stranger.scope.grants = {{"nowhere", "", ""}};
@@ -78,8 +82,9 @@ class RestServer {
  public:
   // Starts the server over `store`, caching answers in `cache` when it is not null. Requires:
   // `store` and `cache` outlive this object.
-  explicit RestServer(store::Store& store, EventsOptions events = {},
-                      ResponseCache* cache = nullptr) {
+  explicit RestServer(store::Store& store, EventHubOptions events = {},
+                      ResponseCache* cache = nullptr, int io_threads = 2) {
+    hub_ = std::make_unique<EventHub>(store, events);
     auto router = std::make_shared<http::Router>();
     auto callers = std::make_shared<std::map<std::string, Caller>>(TestCallers());
     router->Use(
@@ -90,12 +95,12 @@ class RestServer {
         });
     RestDeps deps;
     deps.store = &store;
-    deps.events = events;
+    deps.events = hub_.get();
     deps.cache = cache;
     AddRestRoutes(*router, deps);
     http::ServerOptions options;
     options.listen = "127.0.0.1:0";
-    options.threads = 2;
+    options.threads = io_threads;
     auto s = http::Server::Create(options, router);
     if (!s) {
       ADD_FAILURE() << s.error().ToString();
@@ -110,8 +115,10 @@ class RestServer {
   }
   int port() const { return server_ ? server_->port() : 0; }
   std::string base() const { return "http://127.0.0.1:" + std::to_string(port()); }
+  EventHub& hub() { return *hub_; }
 
  private:
+  std::unique_ptr<EventHub> hub_;
   std::unique_ptr<http::Server> server_;
   std::thread thread_;
 };
@@ -151,6 +158,72 @@ inline std::string RawExchange(int port, const std::string& request,
   }
   close(fd);
   return got;
+}
+
+// One client of a live stream over a raw socket: sends `request` at construction and keeps what
+// arrives, so a test can wait for the stream to open before it writes.
+class SseClient {
+ public:
+  SseClient(int port, const std::string& request) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ADD_FAILURE() << "cannot connect to port " << port;
+      return;
+    }
+    timeval tv{0, 50000};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (send(fd_, request.data(), request.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(request.size())) {
+      ADD_FAILURE() << "cannot send the request";
+    }
+  }
+  ~SseClient() { Close(); }
+  SseClient(const SseClient&) = delete;
+  SseClient& operator=(const SseClient&) = delete;
+
+  // Reads until `text` has arrived (in all received so far) or `timeout` passes; returns whether
+  // it arrived.
+  bool ReadUntil(std::string_view text,
+                 std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    char buf[8192];
+    while (got_.find(text) == std::string::npos) {
+      if (std::chrono::steady_clock::now() >= deadline || fd_ < 0 || eof_) return false;
+      ssize_t n = recv(fd_, buf, sizeof buf, 0);
+      if (n > 0) {
+        got_.append(buf, static_cast<size_t>(n));
+      } else if (n == 0) {
+        eof_ = true;
+      }
+    }
+    return true;
+  }
+  // Reads until the server closes the connection or `timeout` passes; returns whether it closed.
+  bool ReadToEnd(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    ReadUntil("\x01never\x02", timeout);
+    return eof_;
+  }
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+  const std::string& received() const { return got_; }
+
+ private:
+  int fd_ = -1;
+  bool eof_ = false;
+  std::string got_;
+};
+
+// The request line and headers of GET /api/events`query` for the test caller `caller`.
+inline std::string EventsRequest(const std::string& query, const std::string& caller,
+                                 const std::string& extra_headers = "") {
+  return "GET /api/events" + query + " HTTP/1.1\r\nHost: t\r\nX-Test-Caller: " + caller + "\r\n" +
+         extra_headers + "\r\n";
 }
 
 // The scope triple of generic row i: (hub, cluster, project or "" for none).

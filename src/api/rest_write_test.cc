@@ -1,5 +1,6 @@
 // PATCH rules, usage reports and live change events over HTTP against the real server, on SQLite
 // and PostgreSQL.
+#include <algorithm>
 #include <cmath>
 
 #include "api/rest_test_util.h"
@@ -43,7 +44,7 @@ class RestWriteTest : public ::testing::TestWithParam<std::string> {
 
   std::string url_;
   std::unique_ptr<store::Store> store_;
-  EventsOptions events_;
+  EventHubOptions events_;
   std::unique_ptr<testing::RestServer> server_;
   std::string base_;
   http::HttpClient client_;
@@ -325,14 +326,13 @@ TEST_P(RestWriteTest, EventsStreamVisibleChangesAndResume) {
   };
   ASSERT_TRUE(store_->AppendChanges({change("gpu", "old-change", "proj-a")}));
   // A live stream starts at the newest change: the old one is not replayed.
-  std::thread writer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
-    EXPECT_TRUE(store_->AppendChanges(
-        {change("gpu", "hidden-gpu", "proj-b"), change("project", "visible-project", "proj-a"),
-         change("gpu", "visible-gpu", "proj-a"), change("gpu", "ownerless-gpu", "")}));
-  });
-  std::string live = ReadEvents(server_->port(), "?model=gpu", "researcher", "visible-gpu");
-  writer.join();
+  testing::SseClient stream(server_->port(), testing::EventsRequest("?model=gpu", "researcher"));
+  ASSERT_TRUE(stream.ReadUntil("retry: 2000")) << stream.received();
+  ASSERT_TRUE(store_->AppendChanges(
+      {change("gpu", "hidden-gpu", "proj-b"), change("project", "visible-project", "proj-a"),
+       change("gpu", "visible-gpu", "proj-a"), change("gpu", "ownerless-gpu", "")}));
+  ASSERT_TRUE(stream.ReadUntil("visible-gpu")) << stream.received();
+  std::string live = stream.received();
   EXPECT_NE(live.find("Content-Type: text/event-stream"), std::string::npos) << live;
   EXPECT_NE(live.find("retry: 2000"), std::string::npos);
   EXPECT_NE(live.find("id: 4\nevent: change\ndata: {\"seq\":4,\"model\":\"gpu\",\"key\":"
@@ -368,6 +368,86 @@ TEST_P(RestWriteTest, EventsStreamVisibleChangesAndResume) {
   ASSERT_TRUE(trimmed) << trimmed.error().ToString();
   EXPECT_EQ(*trimmed, 4);
   EXPECT_EQ(*store_->LastChangeSeq(), 5);
+}
+
+// Many open streams hold no thread: a store-backed search stays prompt while 50 are open on a
+// server with two I/O threads, and every stream still gets a change committed after they opened.
+TEST_P(RestWriteTest, FiftyOpenStreamsDoNotSlowOtherRequests) {
+  testing::FillGenericRows(*store_, 20);
+  if (HasFatalFailure()) return;
+  std::vector<std::unique_ptr<testing::SseClient>> streams;
+  for (int i = 0; i < 50; ++i) {
+    streams.push_back(std::make_unique<testing::SseClient>(
+        server_->port(), testing::EventsRequest("?model=gpu", i % 2 ? "admin" : "researcher")));
+  }
+  for (auto& s : streams) ASSERT_TRUE(s->ReadUntil("retry: 2000")) << s->received();
+  std::vector<double> millis;
+  for (int i = 0; i < 15; ++i) {
+    auto started = std::chrono::steady_clock::now();
+    // rows and start vary so that no answer comes from a cache.
+    auto r = Get(client_, base_ + "/api/gpu?rows=5&start=" + std::to_string(i), "admin");
+    millis.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count());
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  std::sort(millis.begin(), millis.end());
+  EXPECT_LT(millis[millis.size() / 2], 100.0) << "median of a store-backed search, in ms";
+  store::Change c;
+  c.model = "gpu";
+  c.key = "seen-by-all";
+  c.op = "state";
+  c.hub = "moc";
+  c.cluster = "c1";
+  c.project = "proj-a";
+  c.at = *ParseRfc3339("2026-01-01T00:00:00Z");
+  ASSERT_TRUE(store_->AppendChanges({c}));
+  for (auto& s : streams) EXPECT_TRUE(s->ReadUntil("seen-by-all")) << s->received();
+  EXPECT_EQ(server_->hub().open_streams(), 50);
+  streams.clear();
+}
+
+// A stream ends when its caller's credentials expire, with a last event that says so.
+TEST_P(RestWriteTest, AStreamEndsWhenItsCredentialsExpire) {
+  testing::SseClient stream(server_->port(), testing::EventsRequest("", "expired"));
+  EXPECT_TRUE(stream.ReadToEnd()) << stream.received();
+  EXPECT_NE(stream.received().find("event: expired"), std::string::npos) << stream.received();
+}
+
+// The stream limits answer with problem+json and Retry-After; closing a stream frees its place.
+TEST_P(RestWriteTest, StreamLimitsAnswerWithProblems) {
+  server_.reset();
+  events_.max_streams_per_caller = 2;
+  server_ = std::make_unique<testing::RestServer>(*store_, events_);
+  auto open = [&](const std::string& caller) {
+    auto s =
+        std::make_unique<testing::SseClient>(server_->port(), testing::EventsRequest("", caller));
+    s->ReadUntil("\r\n\r\n");
+    return s;
+  };
+  auto a1 = open("admin");
+  auto a2 = open("admin");
+  ASSERT_TRUE(a1->ReadUntil("retry: 2000")) << a1->received();
+  ASSERT_TRUE(a2->ReadUntil("retry: 2000")) << a2->received();
+  auto a3 = open("admin");  // the test callers all share one (empty) subject
+  ASSERT_TRUE(a3->ReadUntil("}")) << a3->received();
+  EXPECT_NE(a3->received().find("HTTP/1.1 429"), std::string::npos) << a3->received();
+  EXPECT_NE(a3->received().find("application/problem+json"), std::string::npos);
+  EXPECT_NE(a3->received().find("Retry-After: 5"), std::string::npos);
+  EXPECT_NE(a3->received().find("api.max_streams_per_caller"), std::string::npos);
+  a1->Close();
+  // The server notices the closed socket at its next write (a heartbeat, 300 ms here).
+  bool reopened = false;
+  for (int i = 0; i < 100 && !reopened; ++i) {
+    auto again = open("admin");
+    again->ReadUntil("\r\n\r\n");
+    reopened = again->received().find("HTTP/1.1 200") != std::string::npos;
+    if (reopened)
+      a1 = std::move(again);
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(reopened);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RestWriteTest, ::testing::Values("sqlite", "postgres"),

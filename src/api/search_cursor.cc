@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/base64url.h"
+#include "core/utf8.h"
 
 namespace aitelemetry::api {
 
@@ -52,9 +53,17 @@ std::string EncodeCursor(const Model& m, const std::vector<store::SortKey>& sort
   for (const Field* f : KeysetFields(m, sort)) {
     const Value& v = last.values[static_cast<size_t>(m.FieldIndex(f->name))];
     switch (f->type) {
-      case FieldType::kString:
-        values.push_back(model::IsNull(v) ? std::string() : std::get<std::string>(v));
+      case FieldType::kString: {
+        std::string text = model::IsNull(v) ? std::string() : std::get<std::string>(v);
+        // Text that is not UTF-8 (stored before collection repaired it) cannot be a JSON string:
+        // it travels as {"b": base64url of its bytes}, so the keyset position stays exact.
+        if (IsValidUtf8(text)) {
+          values.push_back(std::move(text));
+        } else {
+          values.push_back({{"b", auth::Base64UrlEncode(text)}});
+        }
         break;
+      }
       case FieldType::kReal: {
         double d = kNullReal;
         if (!model::AsDouble(v, &d)) d = kNullReal;
@@ -99,8 +108,16 @@ Result<std::vector<Value>> DecodeCursor(const Model& m, const std::vector<store:
     const auto& j = a[i];
     switch (fields[i]->type) {
       case FieldType::kString: {
-        if (!j.is_string()) return Junk("a value has the wrong type");
-        auto text = j.get<std::string>();
+        std::string text;
+        if (j.is_string()) {
+          text = j.get<std::string>();
+        } else if (j.is_object() && j.size() == 1 && j.contains("b") && j["b"].is_string()) {
+          auto bytes = auth::Base64UrlDecode(j["b"].get<std::string>());
+          if (!bytes) return Junk("a value has the wrong type");
+          text = std::move(*bytes);
+        } else {
+          return Junk("a value has the wrong type");
+        }
         if (text.find('\0') != std::string::npos) return Junk("a value has a NUL byte");
         out.emplace_back(std::move(text));
         break;

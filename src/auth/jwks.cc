@@ -1,5 +1,8 @@
 #include "auth/jwks.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -148,27 +151,34 @@ Result<KeySet> ParseJwks(std::string_view json) {
     if (key.contains("use") && !IsString(key, "use", "sig")) continue;
     PublicKey out;
     out.kid = kid_text;
+    if (key.contains("alg")) {
+      if (!key["alg"].is_string()) continue;
+      out.alg = key["alg"].get<std::string>();
+    }
+    Result<std::shared_ptr<EVP_PKEY>> pkey = nullptr;
     if (IsString(key, "kty", "RSA")) {
-      if (key.contains("alg")) {
+      if (!out.alg.empty()) {
         static constexpr std::string_view kRsaAlgs[] = {"RS256", "RS384", "RS512",
                                                         "PS256", "PS384", "PS512"};
-        bool known = false;
-        for (auto alg : kRsaAlgs) known = known || IsString(key, "alg", alg);
-        if (!known) continue;
+        if (std::find(std::begin(kRsaAlgs), std::end(kRsaAlgs), out.alg) == std::end(kRsaAlgs)) {
+          continue;
+        }
       }
-      auto pkey = RsaKey(key);
-      if (!pkey) return Fail(pkey.error());
       out.type = KeyType::kRsa;
-      out.pkey = std::move(*pkey);
+      pkey = RsaKey(key);
     } else if (IsString(key, "kty", "EC") && IsString(key, "crv", "P-256")) {
-      if (key.contains("alg") && !IsString(key, "alg", "ES256")) continue;
-      auto pkey = EcP256Key(key);
-      if (!pkey) return Fail(pkey.error());
+      if (!out.alg.empty() && out.alg != "ES256") continue;
       out.type = KeyType::kEcP256;
-      out.pkey = std::move(*pkey);
+      pkey = EcP256Key(key);
     } else {
       continue;
     }
+    if (!pkey) {
+      // One unusable key (a 1024-bit modulus, say) must not take the issuer's other keys with it.
+      spdlog::warn("jwks: skipping key {}: {}", kid_text, pkey.error().message);
+      continue;
+    }
+    out.pkey = std::move(*pkey);
     set.Add(std::move(out));
   }
   return set;

@@ -27,6 +27,9 @@ enum class KeyType {
 struct PublicKey {
   std::string kid;
   KeyType type = KeyType::kRsa;
+  // The JWK's "alg" when it names one: a token signed with this key must use exactly it (a key
+  // published for RS256 never verifies PS256). Empty: any algorithm of the key's type.
+  std::string alg;
   std::shared_ptr<EVP_PKEY> pkey;
 };
 
@@ -45,12 +48,14 @@ class KeySet {
 };
 
 // Parses a JWKS document ({"keys":[...]}). Keeps RSA keys (n, e; modulus at least 2048 bits) and
-// EC P-256 keys (x, y of 32 bytes each, checked to lie on the curve) that have a "kid". Skips,
-// without failing, keys of another kty or curve, keys with "use":"enc", keys without a kid, and
-// keys whose "alg" is set to something this code does not verify. A key with a duplicated kid is
-// skipped too (both copies), since a lookup could not tell them apart. Returns kInvalidArgument
-// when the document is not a JSON object with a "keys" array, or when a kept key's members are not
-// strict base64url.
+// EC P-256 keys (x, y of 32 bytes each, checked to lie on the curve) that have a "kid", each bound
+// to its "alg" when it names one. Skips, without failing, keys of another kty or curve, keys whose
+// "use" is not "sig", keys without a kid, and keys whose "alg" is not one this code verifies for
+// their kty. Skips and logs (a warning naming the kid) keys it would keep but cannot use: a weak
+// RSA modulus (under 2048 bits), a bad exponent, a point off the curve, members that are not
+// strict base64url; the other keys of the set stay usable. A key with a duplicated kid is skipped
+// too (both copies), since a lookup could not tell them apart. Returns kInvalidArgument only when
+// the document is not a JSON object with a "keys" array.
 [[nodiscard]] Result<KeySet> ParseJwks(std::string_view json);
 
 // Returns the current time; injected so that tests control the refresh schedule.

@@ -90,22 +90,49 @@ TEST(ParseJwks, RejectsBrokenDocumentsAndKeys) {
   even_e["e"] = "AQAA";
   Json short_x = ec;
   short_x["x"] = "AAAA";
-  const std::pair<const char*, std::string> cases[] = {
-      {"not json", "{"},
-      {"array", "[]"},
-      {"no keys", "{}"},
-      {"keys not array", R"({"keys":{}})"},
-      {"off curve", Json({{"keys", Json::array({off_curve})}}).dump()},
-      {"short rsa", Json({{"keys", Json::array({short_rsa})}}).dump()},
-      {"padded base64", Json({{"keys", Json::array({padded})}}).dump()},
-      {"missing n", Json({{"keys", Json::array({missing_n})}}).dump()},
-      {"even exponent", Json({{"keys", Json::array({even_e})}}).dump()},
-      {"short x", Json({{"keys", Json::array({short_x})}}).dump()},
-  };
-  for (const auto& [name, text] : cases) {
+  // A broken document is refused whole.
+  for (const char* text : {"{", "[]", "{}", R"({"keys":{}})"}) {
     auto set = ParseJwks(text);
-    ASSERT_FALSE(set.has_value()) << name;
-    EXPECT_EQ(set.error().code, ErrorCode::kInvalidArgument) << name;
+    ASSERT_FALSE(set.has_value()) << text;
+    EXPECT_EQ(set.error().code, ErrorCode::kInvalidArgument) << text;
+  }
+  // A broken or weak key is skipped (and logged); the set's other keys stay usable, so one
+  // 1024-bit key published beside them does not lock every user out at a cold start.
+  const std::pair<const char*, Json> keys[] = {
+      {"off curve", off_curve}, {"short rsa", short_rsa},  {"padded base64", padded},
+      {"missing n", missing_n}, {"even exponent", even_e}, {"short x", short_x},
+  };
+  for (const auto& [name, bad] : keys) {
+    Json weak = bad;
+    weak["kid"] = "weak";
+    Json good = bad.value("kty", "") == "EC" ? rsa : ec;
+    auto set = ParseJwks(Json({{"keys", Json::array({weak, good})}}).dump());
+    ASSERT_TRUE(set.has_value()) << name << ": " << set.error().ToString();
+    EXPECT_EQ(set->size(), 1u) << name;
+    EXPECT_EQ(set->Find("weak"), nullptr) << name;
+    EXPECT_NE(set->Find(good["kid"].get<std::string>()), nullptr) << name;
+  }
+}
+
+TEST(ParseJwks, BindsEachKeyToItsAlg) {
+  Json rsa = With(TestKey("rs1"), "alg", "RS256");
+  auto set = ParseJwks(Json({{"keys", Json::array({rsa, TestKey("ec1")})}}).dump());
+  ASSERT_TRUE(set.has_value());
+  EXPECT_EQ(set->Find("rs1")->alg, "RS256");
+  EXPECT_EQ(set->Find("ec1")->alg, "ES256");
+  auto unbound = ParseJwks(Json({{"keys", Json::array({TestKey("rs1")})}}).dump());
+  ASSERT_TRUE(unbound.has_value());
+  EXPECT_EQ(unbound->Find("rs1")->alg, "");
+  // kty and alg must agree: an RSA key published for ES256, or an alg that is not a string, is no
+  // key at all.
+  for (const Json& bad : {With(TestKey("rs1"), "alg", "ES256"), [] {
+                            Json k = TestKey("rs1");
+                            k["alg"] = 256;
+                            return k;
+                          }()}) {
+    auto s = ParseJwks(Json({{"keys", Json::array({bad})}}).dump());
+    ASSERT_TRUE(s.has_value());
+    EXPECT_EQ(s->size(), 0u) << bad.dump().substr(0, 80);
   }
 }
 

@@ -270,6 +270,9 @@ tl::expected<Claims, JwtError> JwtValidator::Validate(std::string_view token, co
   bool key_fits = alg->family == Family::kEcdsaP256 ? key->type == KeyType::kEcP256
                                                     : key->type == KeyType::kRsa;
   if (!key_fits) return Reject(R::kKeyMismatch, "key type does not fit alg");
+  if (!key->alg.empty() && key->alg != alg_name) {
+    return Reject(R::kKeyMismatch, "alg is not the one the key is published for");
+  }
 
   auto payload_text = Base64UrlDecode(payload_b64);
   if (!payload_text) return Reject(R::kMalformed, "payload is not base64url");

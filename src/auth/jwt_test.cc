@@ -57,6 +57,28 @@ TEST(JwtValidator, AttackMatrixFromMint) {
   EXPECT_GE(rejected, 40);
 }
 
+// A key published with "alg":"RS256" verifies RS256 only: PS256 with the same RSA key (a valid
+// signature) is refused, as the key's alg binds it (RFC 8725 section 3.1).
+TEST(JwtValidator, TheKeysAlgBindsIt) {
+  auto doc = nlohmann::json::parse(ReadTestdata("attack_tokens.json"));
+  Timestamp now = FromUnixSeconds(doc["now"].get<double>());
+  std::map<std::string, std::string> tokens;
+  for (const auto& c : doc["cases"]) tokens[c["name"]] = c["token"];
+  auto jwks = nlohmann::json::parse(ReadTestdata("test_jwks.json"));
+  for (auto& k : jwks["keys"]) {
+    if (k["kid"] == "rs1") k["alg"] = "RS256";
+  }
+  KeySet bound = ParseJwks(jwks.dump()).value();
+  JwtValidator validator = MakeValidator();
+  EXPECT_TRUE(validator.Validate(tokens.at("good_rs256"), bound, now).has_value());
+  EXPECT_TRUE(validator.Validate(tokens.at("good_es256"), bound, now).has_value());
+  auto ps = validator.Validate(tokens.at("good_ps256"), bound, now);
+  ASSERT_FALSE(ps.has_value());
+  EXPECT_EQ(JwtRejectionName(ps.error().rejection), "key_mismatch");
+  // Without an alg in the JWK, both RSA algorithms verify with it.
+  EXPECT_TRUE(validator.Validate(tokens.at("good_ps256"), TestKeys(), now).has_value());
+}
+
 TEST(JwtValidator, ExtractsKeycloakClaims) {
   auto doc = nlohmann::json::parse(ReadTestdata("attack_tokens.json"));
   Timestamp now = FromUnixSeconds(doc["now"].get<double>());

@@ -157,9 +157,7 @@ Result<LoginRequest> OidcClient::BeginLogin(std::string_view redirect_uri) {
   return login;
 }
 
-Result<TokenSet> OidcClient::ExchangeCode(std::string_view code, std::string_view code_verifier,
-                                          std::string_view redirect_uri,
-                                          std::string_view expected_nonce, Timestamp now) {
+Result<nlohmann::json> OidcClient::PostToken(std::string form, std::string_view what) {
   auto metadata = Metadata();
   if (!metadata) return Fail(metadata.error());
   http::ClientRequest request;
@@ -167,11 +165,9 @@ Result<TokenSet> OidcClient::ExchangeCode(std::string_view code, std::string_vie
   request.url = metadata->token_endpoint;
   request.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
                      {"Accept", "application/json"}};
-  request.body = "grant_type=authorization_code&code=" + http::UrlEncode(code) +
-                 "&redirect_uri=" + http::UrlEncode(redirect_uri) +
-                 "&code_verifier=" + http::UrlEncode(code_verifier);
+  request.body = std::move(form);
   if (options_.client_secret.empty()) {
-    // A public client: PKCE alone binds the code to this login.
+    // A public client: PKCE (or the refresh token's binding) alone.
     request.body += "&client_id=" + http::UrlEncode(options_.client_id);
   } else {
     // RFC 6749 section 2.3.1: client_secret_basic, both parts form-encoded first.
@@ -196,16 +192,28 @@ Result<TokenSet> OidcClient::ExchangeCode(std::string_view code, std::string_vie
   if (response->status >= 400 && response->status < 500) {
     std::string error = body.is_object() ? StringMember(body, "error") : std::string();
     return Fail(ErrorCode::kUnauthenticated,
-                "oidc: the token endpoint refused the code (" +
+                "oidc: the token endpoint refused the " + std::string(what) + " (" +
                     (error.empty() ? std::to_string(response->status) : error) + ")");
   }
   if (response->status != 200 || !body.is_object()) {
     return Fail(ErrorCode::kUnavailable,
                 "oidc: token endpoint answered HTTP " + std::to_string(response->status));
   }
+  return body;
+}
+
+Result<TokenSet> OidcClient::ExchangeCode(std::string_view code, std::string_view code_verifier,
+                                          std::string_view redirect_uri,
+                                          std::string_view expected_nonce, Timestamp now) {
+  auto body = PostToken("grant_type=authorization_code&code=" + http::UrlEncode(code) +
+                            "&redirect_uri=" + http::UrlEncode(redirect_uri) +
+                            "&code_verifier=" + http::UrlEncode(code_verifier),
+                        "code");
+  if (!body) return Fail(body.error());
   TokenSet tokens;
-  tokens.access_token = StringMember(body, "access_token");
-  tokens.id_token = StringMember(body, "id_token");
+  tokens.access_token = StringMember(*body, "access_token");
+  tokens.id_token = StringMember(*body, "id_token");
+  tokens.refresh_token = StringMember(*body, "refresh_token");
   if (tokens.access_token.empty() || tokens.id_token.empty()) {
     return Fail(ErrorCode::kUnauthenticated, "oidc: the token response lacks a token");
   }
@@ -220,6 +228,24 @@ Result<TokenSet> OidcClient::ExchangeCode(std::string_view code, std::string_vie
     return Fail(ErrorCode::kUnauthenticated, "oidc: ID token nonce does not match the login");
   }
   tokens.id_claims = std::move(*claims);
+  return tokens;
+}
+
+Result<TokenSet> OidcClient::Refresh(std::string_view refresh_token) {
+  if (refresh_token.empty()) {
+    return Fail(ErrorCode::kUnauthenticated, "oidc: the session has no refresh token");
+  }
+  auto body = PostToken("grant_type=refresh_token&refresh_token=" + http::UrlEncode(refresh_token),
+                        "refresh token");
+  if (!body) return Fail(body.error());
+  TokenSet tokens;
+  tokens.access_token = StringMember(*body, "access_token");
+  tokens.id_token = StringMember(*body, "id_token");
+  tokens.refresh_token = StringMember(*body, "refresh_token");
+  if (tokens.access_token.empty()) {
+    return Fail(ErrorCode::kUnauthenticated, "oidc: the refresh response lacks an access token");
+  }
+  if (tokens.refresh_token.empty()) tokens.refresh_token = std::string(refresh_token);
   return tokens;
 }
 

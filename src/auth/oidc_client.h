@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "auth/jwks.h"
 #include "auth/jwt.h"
 #include "core/result.h"
@@ -63,7 +65,8 @@ struct LoginRequest {
 struct TokenSet {
   std::string access_token;  // validated by the caller as any bearer token (Authenticator)
   std::string id_token;
-  Claims id_claims;  // the validated ID token's claims
+  std::string refresh_token;  // empty when the provider issued none
+  Claims id_claims;           // the validated ID token's claims (code exchange only)
 };
 
 // Thread-safe.
@@ -95,6 +98,14 @@ class OidcClient {
                                               std::string_view redirect_uri,
                                               std::string_view expected_nonce, Timestamp now);
 
+  // Asks the token endpoint for fresh tokens (grant_type=refresh_token), as a browser session does
+  // every few minutes to recompute its grants. The returned set's refresh_token is the new one,
+  // or `refresh_token` again when the provider rotates none; id_claims is left empty (the access
+  // token is what the caller validates). Errors: kUnauthenticated when `refresh_token` is empty or
+  // the provider refuses it (4xx: the user was disabled, signed out or the session revoked);
+  // kUnavailable / kDeadlineExceeded when the provider cannot be reached or answers 5xx or junk.
+  [[nodiscard]] Result<TokenSet> Refresh(std::string_view refresh_token);
+
   // Returns the provider's logout URL with id_token_hint, client_id and
   // post_logout_redirect_uri, or nothing when discovery has no end_session_endpoint (or cannot be
   // fetched).
@@ -104,6 +115,10 @@ class OidcClient {
  private:
   OidcClient(OidcClientOptions options, JwtValidator id_validator, http::HttpClient* client,
              KeyCache* keys);
+
+  // POSTs `form` (without client authentication, which this adds) to the token endpoint and
+  // returns the JSON object answered. `what` names the grant in errors. Errors as Refresh.
+  Result<nlohmann::json> PostToken(std::string form, std::string_view what);
 
   const OidcClientOptions options_;
   const JwtValidator id_validator_;

@@ -88,12 +88,27 @@ Result<std::string> SessionStore::Create(WebSession session) {
   r.Set("name", session.name);
   r.Set("access_token", session.access_token);
   r.Set("id_token", session.id_token);
+  r.Set("refresh_token", session.refresh_token);
   r.Set("grants_json", GrantsToJson(session.grants));
+  r.Set("grants_at", Time(session.grants_at == Timestamp{} ? clock_() : session.grants_at));
   r.Set("csrf_token", session.csrf_token);
   r.Set("created_at", Time(clock_()));
   r.Set("expires_at", Time(session.expires_at));
   if (auto st = store_->Upsert(SessionModel(), std::span(&r, 1)); !st) return Fail(st.error());
   return id;
+}
+
+Status SessionStore::UpdateGrants(std::string_view session_id, const WebSession& session) {
+  if (session_id.empty()) return Fail(ErrorCode::kNotFound, "no session");
+  std::string key = Sha256Hex(session_id);
+  auto row = Load(*store_, key, kSession, clock_());
+  if (!row) return Fail(row.error());
+  row->Set("access_token", session.access_token);
+  row->Set("id_token", session.id_token);
+  row->Set("refresh_token", session.refresh_token);
+  row->Set("grants_json", GrantsToJson(session.grants));
+  row->Set("grants_at", Time(session.grants_at));
+  return store_->Upsert(SessionModel(), std::span(&*row, 1));
 }
 
 Result<WebSession> SessionStore::Find(std::string_view session_id) {
@@ -107,10 +122,13 @@ Result<WebSession> SessionStore::Find(std::string_view session_id) {
   s.name = row->GetString("name");
   s.access_token = row->GetString("access_token");
   s.id_token = row->GetString("id_token");
+  s.refresh_token = row->GetString("refresh_token");
   s.grants = std::move(*grants);
   s.csrf_token = row->GetString("csrf_token");
   s.created_at = TimeOf(*row, "created_at");
   s.expires_at = TimeOf(*row, "expires_at");
+  // A row written before grants_at existed counts as computed at sign-in.
+  s.grants_at = model::IsNull(row->Get("grants_at")) ? s.created_at : TimeOf(*row, "grants_at");
   return s;
 }
 

@@ -18,12 +18,14 @@ namespace aitelemetry::auth {
 struct WebSession {
   std::string subject;
   std::string name;
-  std::string access_token;  // from the code flow; kept for UMA and the API's own needs
-  std::string id_token;      // the hint for RP-initiated logout
-  GrantSet grants;           // computed at sign-in (a snapshot for the session's lifetime)
-  std::string csrf_token;    // cookie-authenticated writes must send it in X-CSRF-Token
+  std::string access_token;   // from the code flow or the last refresh
+  std::string id_token;       // the hint for RP-initiated logout
+  std::string refresh_token;  // recomputes the grants every few minutes; may be empty
+  GrantSet grants;            // as of grants_at; recomputed from the issuer when they age
+  std::string csrf_token;     // cookie-authenticated writes must send it in X-CSRF-Token
   Timestamp created_at{};
   Timestamp expires_at{};
+  Timestamp grants_at{};  // when `grants` were computed (Create: now, when unset)
 };
 
 struct PendingLogin {
@@ -45,6 +47,11 @@ class SessionStore {
   // Returns the session whose id is `session_id`. kNotFound when there is none or it has expired
   // (an expired row is deleted on the way); the store's errors otherwise.
   [[nodiscard]] Result<WebSession> Find(std::string_view session_id);
+
+  // Rewrites the tokens and grants of the live session `session_id` (after a refresh);
+  // created_at, expires_at and csrf_token stay as they are. kNotFound when there is no such live
+  // session; the store's errors otherwise.
+  [[nodiscard]] Status UpdateGrants(std::string_view session_id, const WebSession& session);
 
   // Deletes the session `session_id`; Ok when there was none.
   [[nodiscard]] Status Delete(std::string_view session_id);

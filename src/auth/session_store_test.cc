@@ -91,6 +91,39 @@ TEST_F(SessionStoreTest, CreateFindExpireDelete) {
   EXPECT_TRUE(sessions.Delete(*other).has_value());
 }
 
+// A refresh rewrites tokens and grants and when they were computed; the rest of the session stays.
+TEST_F(SessionStoreTest, UpdateGrantsKeepsTheSessionAndStampsTheGrants) {
+  SessionStore sessions(store_.get(), clock_);
+  WebSession s;
+  s.subject = "sub-a";
+  s.refresh_token = "rt-1";
+  s.grants.admin = true;
+  s.expires_at = now_ + std::chrono::hours(8);
+  auto id = sessions.Create(s).value();
+  auto found = sessions.Find(id).value();
+  EXPECT_EQ(found.refresh_token, "rt-1");
+  EXPECT_EQ(found.grants_at, now_);  // Create stamps now when unset
+
+  now_ += std::chrono::minutes(5);
+  WebSession next = found;
+  next.access_token = "at-2";
+  next.refresh_token = "rt-2";
+  next.grants = GrantSet{};
+  next.grants.resources = {"HUB-moc"};
+  next.grants_at = now_;
+  ASSERT_TRUE(sessions.UpdateGrants(id, next).has_value());
+  auto after = sessions.Find(id).value();
+  EXPECT_EQ(after.access_token, "at-2");
+  EXPECT_EQ(after.refresh_token, "rt-2");
+  EXPECT_FALSE(after.grants.admin);
+  EXPECT_EQ(after.grants.resources, next.grants.resources);
+  EXPECT_EQ(after.grants_at, now_);
+  EXPECT_EQ(after.csrf_token, found.csrf_token);
+  EXPECT_EQ(after.created_at, found.created_at);
+  EXPECT_EQ(after.expires_at, found.expires_at);
+  EXPECT_EQ(sessions.UpdateGrants("no-such-session", next).error().code, ErrorCode::kNotFound);
+}
+
 TEST_F(SessionStoreTest, LoginsAreSingleUseAndExpire) {
   SessionStore sessions(store_.get(), clock_);
   PendingLogin login{"nonce-1", "verifier-1", "/gpus?q=a100", now_ + std::chrono::minutes(10)};

@@ -17,6 +17,7 @@
 #include "api/auth_web.h"
 #include "api/caller.h"
 #include "api/docs.h"
+#include "api/event_hub.h"
 #include "api/ngsi_routes.h"
 #include "api/rest.h"
 #include "cli/periodic.h"
@@ -66,6 +67,7 @@ struct Services {
   std::unique_ptr<collect::SyncMetrics> sync_metrics;
   std::vector<std::unique_ptr<collect::HubSyncer>> syncers;
   std::unique_ptr<store::ChangeListener> listener;  // wakes live views; null on SQLite
+  std::unique_ptr<api::EventHub> events;            // the one change-feed reader for streams
   std::unique_ptr<store::LeaderElection> election;  // the worker lock; null when serving only
   std::unique_ptr<api::ResponseCache> cache;        // read answers; null when api.cache_bytes: 0
   std::atomic<bool> leading{false};                 // set by the "leader" task only
@@ -73,7 +75,8 @@ struct Services {
   std::vector<std::unique_ptr<Periodic>> tasks;     // stopped before the members above go away
 };
 
-void AddHealthRoutes(http::Router& router, Services& s) {
+// Requires: `metrics_token` is the token of metrics.bearer_token_file, or "" (loopback only).
+void AddHealthRoutes(http::Router& router, Services& s, std::string metrics_token) {
   router.Add("GET", "/healthz",
              [](const http::Request&) { return http::JsonResponse(200, R"({"status":"ok"})"); });
   router.Add("GET", "/readyz", [&s](const http::Request&) {
@@ -81,7 +84,9 @@ void AddHealthRoutes(http::Router& router, Services& s) {
     if (!st) return http::Problem(503, "store not ready: " + st.error().message);
     return http::JsonResponse(200, R"({"status":"ready"})");
   });
-  router.Add("GET", "/metrics", [&s](const http::Request&) {
+  // Fleet-wide counts and hub names: for a scraper with the token, or this machine only.
+  router.Add("GET", "/metrics", [&s, token = std::move(metrics_token)](const http::Request& req) {
+    if (auto refusal = api::RefuseMetricsCaller(req, token)) return std::move(*refusal);
     http::Response r;
     r.body = s.metrics.Render();
     r.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
@@ -322,8 +327,17 @@ int RunRole(Role role, const config::Config& c) {
     return 1;
   }
   s.store = std::move(*store);
+  std::string metrics_token;
+  if (!c.metrics.bearer_token_file.empty()) {
+    metrics_token = ReadTrimmed(c.metrics.bearer_token_file);
+    if (metrics_token.empty()) {
+      fmt::print(stderr, "aitelemetry: metrics.bearer_token_file: no token in {}\n",
+                 c.metrics.bearer_token_file);
+      return 2;
+    }
+  }
   auto router = std::make_shared<http::Router>();
-  AddHealthRoutes(*router, s);
+  AddHealthRoutes(*router, s, std::move(metrics_token));
   // Authentication: one middleware sets the api::Caller of every routed request; the login routes.
   std::unique_ptr<api::AuthStack> auth;
   if (serves_site) {
@@ -342,12 +356,22 @@ int RunRole(Role role, const config::Config& c) {
     }
     web::AddWebRoutes(*router, {c.tracing_ui_url, c.interval, AITELEMETRY_VERSION});
     s.listener = store::ChangeListener::Start(c.db);
+    api::EventHubOptions eo;
+    eo.wake = s.listener.get();
+    eo.max_streams = c.api.max_streams;
+    eo.max_streams_per_caller = c.api.max_streams_per_caller;
+    s.events = std::make_unique<api::EventHub>(*s.store, eo);
+    s.metrics.OnCollect([&s] {
+      s.metrics.Gauge("aitelemetry_event_streams_open", "Open /api/events streams.")
+          .Set({}, static_cast<double>(s.events->open_streams()));
+    });
     api::RestDeps rest{s.store.get()};
-    rest.events.wake = s.listener.get();
+    rest.events = s.events.get();
     AddResponseCache(s);
     rest.cache = s.cache.get();
-    api::AddRestRoutes(*router, rest);
+    // The documents first: /api/openapi.json is not a model.
     api::AddDocRoutes(*router, {AITELEMETRY_VERSION, c.auth.issuer});
+    api::AddRestRoutes(*router, rest);
     api::AddNgsiRoutes(*router, *s.store);
   }
   if (role != Role::kServe) {
@@ -384,6 +408,7 @@ int RunRole(Role role, const config::Config& c) {
   }
   (*server)->OnShutdown([&s] {
     for (auto& t : s.tasks) t->Stop();
+    if (s.events) s.events->Stop();  // ends the live streams, so draining need not wait for them
   });
   const char* scheme = c.tls.cert_file.empty() ? "http" : "https";
   auto colon = c.listen.rfind(':');

@@ -8,6 +8,10 @@
 #include <optional>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
+#include "core/utf8.h"
+
 namespace aitelemetry::collect {
 namespace {
 
@@ -412,6 +416,45 @@ void Mapper::Reserve(size_t nodes, size_t gpus, size_t slices) {
   snap_.slices.reserve(slices);
 }
 
+namespace {
+
+// Label values are bytes from exporters; everything the store keeps must serialise to JSON, so
+// each text is made valid UTF-8 here, once, before any row or key is built from it.
+size_t MakeSnapshotTextValid(Snapshot& s) {
+  size_t repaired = 0;
+  auto fix = [&repaired](std::string& text) { repaired += MakeValidUtf8(&text) ? 1 : 0; };
+  auto fix_holders = [&fix](std::vector<Holder>& holders) {
+    for (Holder& h : holders) {
+      fix(h.ns);
+      fix(h.pod);
+      fix(h.container);
+    }
+  };
+  for (ClusterEntry& c : s.clusters) fix(c.name);
+  for (NodeEntry& n : s.nodes) {
+    fix(n.name);
+    fix(n.gpu_product);
+    fix(n.mig_strategy);
+  }
+  for (GpuEntry& g : s.gpus) {
+    fix(g.uuid);
+    fix(g.index);
+    fix(g.model_name);
+    fix(g.driver_version);
+    fix(g.pci_bus_id);
+    fix_holders(g.holders);
+  }
+  for (SliceEntry& sl : s.slices) {
+    fix(sl.gpu_i_id);
+    fix(sl.profile);
+    fix_holders(sl.holders);
+  }
+  for (ProjectEntry& p : s.projects) fix(p.ns);
+  return repaired;
+}
+
+}  // namespace
+
 Snapshot Mapper::Finish() {
   for (NodeEntry& node : snap_.nodes) {
     std::string key = snap_.clusters[node.cluster].name;
@@ -422,6 +465,10 @@ Snapshot Mapper::Finish() {
       node.mig_strategy = it->second.mig_strategy;
       node.gpu_memory_mib = it->second.gpu_memory_mib;
     }
+  }
+  if (size_t n = MakeSnapshotTextValid(snap_); n > 0) {
+    spdlog::warn("collect: hub {}: {} label value(s) were not UTF-8; invalid bytes replaced",
+                 snap_.hub, n);
   }
   Snapshot out = std::move(snap_);
   snap_ = Snapshot{};

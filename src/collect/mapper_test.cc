@@ -247,6 +247,34 @@ TEST(Mapper, HostileLabelValuesAreKeptVerbatim) {
   EXPECT_EQ(s.projects[0].ns, "../../etc");
 }
 
+// An exporter scrape (the text exposition) may carry any bytes in a label value; the snapshot
+// holds valid UTF-8 only (U+FFFD for each bad byte), so no answer built from it can fail to
+// serialise as JSON.
+TEST(Mapper, LabelValuesThatAreNotUtf8AreRepaired) {
+  SampleSet set;
+  ExpositionOptions o;
+  o.default_timestamp_ms = 1000;
+  ASSERT_TRUE(ParseExposition(
+      "DCGM_FI_DEV_FB_USED{UUID=\"GPU-\xff\",modelName=\"A100\xc3\",hostname=\"n\x80\","
+      "cluster=\"c1\",namespace=\"ns-\xed\xa0\x80\",pod=\"p\xfe\",container=\"c\"} 1\n"
+      "kube_node_labels{node=\"n\x80\",cluster=\"c1\",label_nvidia_com_gpu_product=\"H\xff\"} 1\n",
+      o, &set));
+  Mapper m("h", "dflt");
+  m.Add(set);
+  Snapshot s = m.Finish();
+  const std::string r = "\xEF\xBF\xBD";
+  ASSERT_EQ(s.gpus.size(), 1u);
+  EXPECT_EQ(s.gpus[0].uuid, "GPU-" + r);
+  EXPECT_EQ(s.gpus[0].model_name, "A100" + r);
+  ASSERT_EQ(s.nodes.size(), 1u);
+  EXPECT_EQ(s.nodes[0].name, "n" + r);
+  EXPECT_EQ(s.nodes[0].gpu_product, "H" + r);  // node facts still found by the raw name
+  ASSERT_EQ(s.projects.size(), 1u);
+  EXPECT_EQ(s.projects[0].ns, "ns-" + r + r + r);
+  ASSERT_EQ(s.gpus[0].holders.size(), 1u);
+  EXPECT_EQ(s.gpus[0].holders[0].pod, "p" + r);
+}
+
 TEST(Mapper, NodeFactsAndRequestedProjects) {
   Snapshot s = MapText(
       "DCGM_FI_DEV_FB_USED{UUID=\"G\",hostname=\"n1\",cluster=\"c\"} 1\n"

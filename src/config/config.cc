@@ -43,6 +43,16 @@ std::string Join(const std::string& base, const std::string& key) {
 
 std::string Shown(const std::string& s) { return s.size() > 80 ? s.substr(0, 80) + "..." : s; }
 
+// Whether `url`'s host is loopback (localhost, 127.x.x.x, [::1]): plain http is fine there.
+bool IsLoopbackUrl(const std::string& url) {
+  auto start = url.find("://");
+  if (start == std::string::npos) return false;
+  std::string authority = url.substr(start + 3, url.find('/', start + 3) - start - 3);
+  if (authority.starts_with("[::1]")) return true;
+  std::string host = authority.substr(0, authority.find(':'));
+  return host == "localhost" || host.starts_with("127.");
+}
+
 bool LooksLikeUrl(const std::string& url) {
   for (const char* scheme : {"http://", "https://"}) {
     if (url.starts_with(scheme)) {
@@ -254,6 +264,13 @@ void SetPath(YAML::Node root, const std::vector<std::string>& segments, const st
     parsed = YAML::Node(value);
   }
   if (!parsed.IsScalar() && !parsed.IsSequence() && !parsed.IsMap()) parsed = YAML::Node(value);
+  // A collection only when the text is written as one: "[::]:8080" (an IPv6 listen address) is
+  // text, not the map {[::]: 8080} that YAML reads in it.
+  if (parsed.IsSequence() || parsed.IsMap()) {
+    bool flow = (value.starts_with('[') && value.ends_with(']')) ||
+                (value.starts_with('{') && value.ends_with('}'));
+    if (!flow && value.find('\n') == std::string::npos) parsed = YAML::Node(value);
+  }
   std::vector<YAML::Node> chain{root};
   for (size_t i = 0; i < segments.size(); ++i) {
     const std::string& seg = segments[i];
@@ -424,6 +441,24 @@ Result<Config> Load(const Sources& sources) {
       a.Bool("public_openapi", &c.auth.public_openapi);
       a.Url("redirect_url", &c.auth.redirect_url);
       a.Duration("session_ttl", &c.auth.session_ttl);
+      a.Duration("session_refresh", &c.auth.session_refresh);
+      a.Strings("allowed_hosts", &c.auth.allowed_hosts);
+      if (!c.auth.issuer.empty() && c.auth.redirect_url.empty()) {
+        // Browser sign-in needs its callback; taking it from a request's Host would let the
+        // request choose where codes go and whether the cookie is Secure.
+        ctx.Problem(a.Path("redirect_url"),
+                    "required with auth.issuer (the browser login's callback, e.g. "
+                    "https://telemetry.example/callback)");
+      } else if (c.auth.redirect_url.starts_with("http://") &&
+                 !IsLoopbackUrl(c.auth.redirect_url)) {
+        ctx.Problem(a.Path("redirect_url"),
+                    fmt::format("must be https:// unless on loopback (\"{}\")",
+                                Shown(c.auth.redirect_url)));
+      }
+      if (c.auth.session_refresh < std::chrono::seconds(1) ||
+          c.auth.session_refresh > std::chrono::hours(1)) {
+        ctx.Problem(a.Path("session_refresh"), "expected a duration from 1s to 1h");
+      }
       if (c.auth.grants_source != "claims" && c.auth.grants_source != "uma") {
         ctx.Problem(a.Path("grants.source"),
                     fmt::format("expected claims or uma (\"{}\")", Shown(c.auth.grants_source)));
@@ -439,7 +474,13 @@ Result<Config> Load(const Sources& sources) {
       a.File("bearer_token_file", &c.alerts.bearer_token_file);
       a.Strings("session_alerts", &c.alerts.session_alerts);
     });
-    r.Object("api", [&](Reader& a) { a.Bytes("cache_bytes", &c.api.cache_bytes); });
+    r.Object("api", [&](Reader& a) {
+      a.Bytes("cache_bytes", &c.api.cache_bytes);
+      a.Int("max_streams_per_caller", &c.api.max_streams_per_caller, 1, 1000000);
+      a.Int("max_streams", &c.api.max_streams, 1, 1000000);
+    });
+    r.Object("metrics",
+             [&](Reader& m) { m.File("bearer_token_file", &c.metrics.bearer_token_file); });
   }
   std::set<std::string> names;
   for (size_t i = 0; i < c.hubs.size(); ++i) {
@@ -559,6 +600,8 @@ std::string ToYaml(const Config& c) {
   out << YAML::Key << "public_openapi" << YAML::Value << a.public_openapi;
   out << YAML::Key << "redirect_url" << YAML::Value << a.redirect_url;
   out << YAML::Key << "session_ttl" << YAML::Value << secs(a.session_ttl);
+  out << YAML::Key << "session_refresh" << YAML::Value << secs(a.session_refresh);
+  out << YAML::Key << "allowed_hosts" << YAML::Value << YAML::Flow << a.allowed_hosts;
   out << YAML::EndMap;
   out << YAML::Key << "otlp" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "endpoint" << YAML::Value << c.otlp.endpoint;
@@ -575,6 +618,11 @@ std::string ToYaml(const Config& c) {
   out << YAML::EndMap;
   out << YAML::Key << "api" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "cache_bytes" << YAML::Value << c.api.cache_bytes;
+  out << YAML::Key << "max_streams_per_caller" << YAML::Value << c.api.max_streams_per_caller;
+  out << YAML::Key << "max_streams" << YAML::Value << c.api.max_streams;
+  out << YAML::EndMap;
+  out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "bearer_token_file" << YAML::Value << c.metrics.bearer_token_file;
   out << YAML::EndMap;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";

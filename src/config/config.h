@@ -62,8 +62,16 @@ struct AuthConfig {
   std::vector<std::string> manager_roles = {"aitelemetry-manager"};
   std::vector<std::string> algorithms = {"RS256", "PS256", "ES256"};
   bool public_openapi = true;
-  std::string redirect_url;  // browser login callback; default derived from the request
+  std::string redirect_url;  // browser login callback; required with issuer
   std::chrono::seconds session_ttl{8 * 3600};
+  std::chrono::seconds session_refresh{300};  // session grants older than this are recomputed
+  std::vector<std::string> allowed_hosts;     // open local mode: Host names besides loopback
+};
+
+struct MetricsConfig {
+  // When set, GET /metrics needs "Authorization: Bearer <the file's token>"; when empty, only
+  // loopback callers are answered.
+  std::string bearer_token_file;
 };
 
 struct OtlpConfig {
@@ -82,6 +90,10 @@ struct ApiConfig {
   // Bytes of finished search, usage and get answers kept for repeated requests (each labelled
   // with the store's generation, so a write makes them stale at once); 0 disables the cache.
   size_t cache_bytes = 64 * 1024 * 1024;
+  // Open /api/events streams one caller may hold (beyond: 429) and this process holds in all
+  // (beyond: 503). In open local mode all clients count as one caller.
+  int max_streams_per_caller = 1000;
+  int max_streams = 20000;
 };
 
 struct Config {
@@ -98,6 +110,7 @@ struct Config {
   OtlpConfig otlp;
   AlertsConfig alerts;
   ApiConfig api;
+  MetricsConfig metrics;
   std::string tracing_ui_url;  // e.g. https://tempo.example/trace/{trace_id}
 };
 

@@ -39,6 +39,9 @@ TEST(Config, LoadsTheDocumentedShape) {
   EXPECT_EQ(c->auth.grants_source, "claims");
   EXPECT_EQ(c->otlp.headers.at("X-Scope-OrgID"), "tenant-secret");
   EXPECT_EQ(c->api.cache_bytes, 32u << 20);
+  EXPECT_EQ(c->auth.redirect_url, "https://telemetry.example/callback");
+  EXPECT_EQ(c->auth.session_refresh, std::chrono::minutes(2));
+  EXPECT_EQ(c->auth.allowed_hosts, std::vector<std::string>{"gpu-box.lab"});
   std::string yaml = ToYaml(*c);
   EXPECT_EQ(yaml.find("tenant-secret"), std::string::npos);  // header values are masked
   EXPECT_NE(yaml.find("observatorium.example"), std::string::npos);
@@ -86,6 +89,67 @@ TEST(Config, ReportsEveryProblemWithPathAndOrigin) {
            "AITELEMETRY_LOG_FORMAT"}) {
     EXPECT_NE(m.find(want), std::string::npos) << "missing: " << want << "\n---\n" << m;
   }
+}
+
+// An IPv6 listen address is brackets and a port, from a flag, the environment or the file: never
+// read as YAML flow syntax.
+TEST(Config, ListenTakesIpv6Addresses) {
+  for (const char* listen : {"[::]:8080", "[::1]:9090", "[fd00::5]:80"}) {
+    auto flag = Load({"", {}, {{"listen", listen}}});
+    ASSERT_TRUE(flag) << listen << ": " << flag.error().message;
+    EXPECT_EQ(flag->listen, listen);
+    auto env = Load({"", {{"AITELEMETRY_LISTEN", listen}}, {}});
+    ASSERT_TRUE(env) << listen << ": " << env.error().message;
+    EXPECT_EQ(env->listen, listen);
+    auto file = Load({Write(std::string("listen: \"") + listen + "\"\n"), {}, {}});
+    ASSERT_TRUE(file) << listen << ": " << file.error().message;
+    EXPECT_EQ(file->listen, listen);
+  }
+  // Lists and maps in the environment still read as YAML.
+  auto list = Load({"", {{"AITELEMETRY_AUTH__ADMIN_ROLES", "[a, b]"}}, {}});
+  ASSERT_TRUE(list) << list.error().message;
+  EXPECT_EQ(list->auth.admin_roles, (std::vector<std::string>{"a", "b"}));
+}
+
+// Browser sign-in sends codes to auth.redirect_url and marks cookies Secure from its scheme: it
+// is required with an issuer, and https unless on loopback.
+TEST(Config, AuthNeedsARedirectUrlAndBoundedRefresh) {
+  struct Case {
+    std::string yaml;
+    std::string problem;  // "" when valid
+  };
+  const std::string issuer = "auth:\n  issuer: https://sso.example/realms/r\n";
+  const Case cases[] = {
+      {issuer, "config: auth.redirect_url: required with auth.issuer"},
+      {issuer + "  redirect_url: https://t.example/callback\n", ""},
+      {issuer + "  redirect_url: http://127.0.0.1:8080/callback\n", ""},
+      {issuer + "  redirect_url: http://t.example/callback\n", "must be https://"},
+      {issuer + "  redirect_url: https://t.example/callback\n  session_refresh: 500ms\n",
+       "auth.session_refresh: expected a duration from 1s to 1h"},
+      {issuer + "  redirect_url: https://t.example/callback\n  session_refresh: 2h\n",
+       "auth.session_refresh"},
+      {"auth: {}\n", ""},  // open local mode: no browser sign-in
+  };
+  for (const Case& c : cases) {
+    auto loaded = Load({Write(c.yaml), {}, {}});
+    if (c.problem.empty()) {
+      EXPECT_TRUE(loaded) << c.yaml << loaded.error().message;
+    } else {
+      ASSERT_FALSE(loaded) << c.yaml;
+      EXPECT_NE(loaded.error().message.find(c.problem), std::string::npos)
+          << loaded.error().message;
+    }
+  }
+}
+
+TEST(Config, MetricsBearerTokenFile) {
+  std::string token = Write("s3cret\n");
+  auto c = Load({Write("metrics: {bearer_token_file: " + token + "}\n"), {}, {}});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->metrics.bearer_token_file, token);
+  EXPECT_NE(ToYaml(*c).find("metrics:"), std::string::npos);
+  EXPECT_FALSE(Load({Write("metrics: {bearer_token_file: /nonexistent/token}\n"), {}, {}}));
+  EXPECT_TRUE(Load({"", {}, {}})->metrics.bearer_token_file.empty());  // loopback only
 }
 
 TEST(Config, RejectsBrokenYamlAndMissingFiles) {

@@ -20,6 +20,7 @@ enum class ErrorCode {
   kFailedPrecondition,  // state does not allow it, e.g. a database from a newer version (409/exit
                         // 1)
   kPayloadTooLarge,     // a body or value over its limit (413)
+  kResourceExhausted,   // a per-caller limit is reached; retry later (429)
   kAborted,             // a concurrent change got in the way; retrying may help (409)
   kUnavailable,         // a peer or the store cannot be reached; retrying may help (503)
   kDeadlineExceeded,    // a peer did not answer in time (504)

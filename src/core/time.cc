@@ -83,10 +83,18 @@ Result<Timestamp> ParseRfc3339(std::string_view s) {
   year_month_day ymd{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},
                      std::chrono::day{static_cast<unsigned>(day)}};
   if (!ymd.ok()) return BadTime(s);
-  sys_days days{ymd};
-  Timestamp t = time_point_cast<Nanos>(days) + hours{hour} + minutes{minute} + seconds{second} +
-                Nanos{nanos} - minutes{offset_minutes};
-  return t;
+  // Whole seconds first: nanoseconds since 1970 in 64 bits end in April 2262, and a later date
+  // must be refused rather than wrap around.
+  sys_seconds whole =
+      sys_days{ymd} + hours{hour} + minutes{minute} + seconds{second} - minutes{offset_minutes};
+  constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1000000000;
+  int64_t secs = whole.time_since_epoch().count();
+  if (secs > kMaxSeconds || (secs == kMaxSeconds && nanos > std::numeric_limits<int64_t>::max() -
+                                                                kMaxSeconds * 1000000000)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("time out of range (1970 to 2262-04-11): \"{}\"", s.substr(0, 64)));
+  }
+  return Timestamp{Nanos{secs * 1000000000 + nanos}};
 }
 
 std::string FormatRfc3339(Timestamp t) {

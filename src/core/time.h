@@ -19,8 +19,8 @@ Timestamp Now();
 
 // Parses RFC 3339 ("2026-11-01T00:00:00Z", "2026-11-01T01:02:03.123456789+01:00"). Also accepts a
 // lower-case 't'/'z' and a space separator, as RFC 3339 section 5.6 allows. Returns
-// kInvalidArgument naming the text on anything else, including out-of-range fields and years before
-// 1970.
+// kInvalidArgument naming the text on anything else, including out-of-range fields, years before
+// 1970, and times after 2262-04-11T23:47:16.854775807Z (the last a Timestamp holds).
 [[nodiscard]] Result<Timestamp> ParseRfc3339(std::string_view text);
 
 // Formats as RFC 3339 in UTC with a 'Z'; fractional seconds only when non-zero (trailing zeros

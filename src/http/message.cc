@@ -78,6 +78,8 @@ int StatusFor(ErrorCode code) {
       return 409;
     case ErrorCode::kPayloadTooLarge:
       return 413;
+    case ErrorCode::kResourceExhausted:
+      return 429;
     case ErrorCode::kUnavailable:
       return 503;
     case ErrorCode::kDeadlineExceeded:

@@ -42,10 +42,26 @@ struct Request {
   std::string Cookie(std::string_view name) const;
 };
 
-// A producer of a streamed body (Server-Sent Events). Called repeatedly on a dedicated thread; it
-// appends the next chunk to `out` (may block, e.g. waiting for events, but should return at least
-// every few seconds so a closed client is noticed) and returns false to end the stream.
-using StreamProducer = std::function<bool(std::string& out)>;
+// The source of a streamed body (Server-Sent Events). The server asks for one chunk at a time and
+// never waits for it on a thread: the source answers when it has something, from any thread.
+class StreamSource {
+ public:
+  // Receives the next chunk (may be empty) and whether more will follow; more=false ends the
+  // stream after `chunk` is written.
+  using Ready = std::function<void(std::string chunk, bool more)>;
+
+  virtual ~StreamSource() = default;
+
+  // Asks for the next chunk. Called on the blocking pool (so it may read the store briefly), once
+  // the previous chunk was written, never concurrently with itself. It must not wait for events:
+  // when no chunk is ready it keeps `ready` and calls it later, from any thread. `ready` is called
+  // exactly once, also when Close() comes first (then with more=false).
+  virtual void Next(Ready ready) = 0;
+
+  // The client is gone or the server is stopping: a pending `ready` is called soon with
+  // more=false, and a later Next answers more=false at once. Thread-safe, idempotent.
+  virtual void Close() = 0;
+};
 
 struct Response {
   int status = 200;
@@ -54,7 +70,8 @@ struct Response {
   // When set, the body is *shared_body and `body` is ignored: a cached body is sent without a
   // copy. Use Body() to read whichever applies.
   std::shared_ptr<const std::string> shared_body;
-  StreamProducer stream;  // when set, the body is streamed (chunked) from it instead of `body`
+  // When set, the body is streamed (chunked) from it instead of `body`.
+  std::shared_ptr<StreamSource> stream;
 
   Response& Set(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

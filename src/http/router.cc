@@ -85,7 +85,9 @@ bool Router::Match(const Route& route, const std::vector<std::string_view>& path
   return n == path.size();
 }
 
-Response Router::Dispatch(Request& request) const {
+bool Router::Routed::HasFast() const { return route != nullptr && route->fast; }
+
+Router::Routed Router::Find(Request& request) const {
   auto path = Split(request.path);
   std::map<std::string, std::string> params;
   std::string allow;
@@ -99,45 +101,45 @@ Response Router::Dispatch(Request& request) const {
       continue;
     }
     request.params = std::move(params);
-    request.fast = false;
-    try {
-      return Call(Chain{&route, false}, 0, request);
-    } catch (const std::exception& e) {
-      spdlog::error("handler for {} {} threw: {}", request.method, request.path, e.what());
-      return Problem(500, "internal error");
-    }
+    return Routed{&route, {}};
   }
   if (!allow.empty()) {
     Response r = Problem(405, "method not allowed");
     r.Set("Allow", allow);
-    return r;
+    return Routed{nullptr, std::move(r)};
   }
-  return Problem(404, "no such resource");
+  return Routed{nullptr, Problem(404, "no such resource")};
 }
 
-std::optional<Response> Router::TryFast(Request& request) const {
-  auto path = Split(request.path);
-  std::map<std::string, std::string> params;
-  for (const auto& route : routes_) {
-    if (!Match(route, path, &params)) continue;
-    if (route.method != request.method && !(request.method == "HEAD" && route.method == "GET")) {
-      continue;
-    }
-    // The route Dispatch would run.
-    if (!route.fast) return std::nullopt;
-    request.params = std::move(params);
-    request.fast = true;
-    std::optional<Response> out;
-    try {
-      Response r = Call(Chain{&route, true}, 0, request);
-      if (r.status != kDeferredStatus) out = std::move(r);
-    } catch (const std::exception& e) {
-      spdlog::error("fast handler for {} {} threw: {}", request.method, request.path, e.what());
-    }
-    request.fast = false;
-    return out;
+Response Router::Run(const Routed& routed, Request& request) const {
+  if (routed.route == nullptr) return routed.answer;
+  request.fast = false;
+  try {
+    return Call(Chain{routed.route, false}, 0, request);
+  } catch (const std::exception& e) {
+    spdlog::error("handler for {} {} threw: {}", request.method, request.path, e.what());
+    return Problem(500, "internal error");
   }
-  return std::nullopt;
+}
+
+std::optional<Response> Router::RunFast(const Routed& routed, Request& request) const {
+  if (!routed.HasFast()) return std::nullopt;
+  request.fast = true;
+  std::optional<Response> out;
+  try {
+    Response r = Call(Chain{routed.route, true}, 0, request);
+    if (r.status != kDeferredStatus) out = std::move(r);
+  } catch (const std::exception& e) {
+    spdlog::error("fast handler for {} {} threw: {}", request.method, request.path, e.what());
+  }
+  request.fast = false;
+  return out;
+}
+
+Response Router::Dispatch(Request& request) const { return Run(Find(request), request); }
+
+std::optional<Response> Router::TryFast(Request& request) const {
+  return RunFast(Find(request), request);
 }
 
 }  // namespace aitelemetry::http

@@ -11,6 +11,8 @@
 namespace aitelemetry::http {
 
 class Router {
+  struct Route;  // defined below
+
  public:
   // Registers `handler` for `method` ("GET", "POST", ...) and `pattern` ("/api/{model}/{key}").
   // Routes are matched in registration order; literal routes should come before wildcards.
@@ -22,15 +24,33 @@ class Router {
   // Adds a middleware around every handler (matched routes only; 404/405 answers bypass it).
   void Use(Middleware middleware);
 
-  // Dispatches `request` (fills request.params). Unknown path: 404 problem; known path with another
-  // method: 405 with an Allow header. A handler that throws yields a 500 problem (logged).
+  // The outcome of matching a request once: its route, or the 404/405 answer when there is none.
+  // The server matches once and then runs the route fast, on the pool, or both, without matching
+  // again. Valid while the router lives.
+  struct Routed {
+    const Route* route = nullptr;  // null: `answer` holds the 404 or 405 problem
+    Response answer;
+    // The route has a fast handler (see TryFast/RunFast).
+    bool HasFast() const;
+  };
+
+  // Finds the route for `request` and fills request.params. Unknown path: a 404 problem; known
+  // path with another method: 405 with an Allow header.
+  Routed Find(Request& request) const;
+
+  // Runs the matched route's handler inside the middlewares; returns `routed.answer` when nothing
+  // matched. A handler that throws yields a 500 problem (logged). May block.
+  Response Run(const Routed& routed, Request& request) const;
+
+  // Runs the matched route's fast handler inside the middlewares (request.fast set, on the
+  // calling I/O thread). Returns nothing when the route has none, or a middleware or the fast
+  // handler declined (Deferred) or threw (logged); the caller then calls Run.
+  std::optional<Response> RunFast(const Routed& routed, Request& request) const;
+
+  // Find then Run: for callers without a server (tests, tools).
   Response Dispatch(Request& request) const;
 
-  // Tries to answer `request` without blocking, on the calling (I/O) thread: when the matching
-  // route has a fast handler, runs the middlewares around it with request.fast set. Returns
-  // nothing when no route matches, the route has no fast handler, or a middleware or the fast
-  // handler declined (Deferred); the caller then calls Dispatch. A fast handler that throws
-  // declines (logged). Fills request.params like Dispatch.
+  // Find then RunFast: nothing also when no route matches.
   std::optional<Response> TryFast(Request& request) const;
 
  private:

@@ -3,7 +3,10 @@
 #include <atomic>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
+#include <type_traits>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -26,14 +29,15 @@ struct Server::Impl {
   std::shared_ptr<const Router> router;
   asio::io_context ioc;
   asio::thread_pool blocking;
-  asio::thread_pool streams{64};  // one thread per live stream (SSE), at most 64 at once
   std::optional<asio::ssl::context> ssl;
   tcp::acceptor acceptor;
   asio::signal_set signals;
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
+  std::atomic<int> open_streams{0};
   std::mutex mu;
-  std::vector<std::function<void()>> on_shutdown;  // guarded by mu
+  std::vector<std::function<void()>> on_shutdown;   // guarded by mu
+  std::set<std::shared_ptr<StreamSource>> streams;  // guarded by mu: closed when stopping
 
   Impl(ServerOptions o, std::shared_ptr<const Router> r, int blocking_threads)
       : options(std::move(o)),
@@ -77,6 +81,29 @@ SpanResponse ToBeast(const Response& r, unsigned version, bool keep_alive, bool 
 
 Response SimpleProblem(int status, const char* detail) { return Problem(status, detail); }
 
+// True when the request's framing is one every reader agrees on: no Transfer-Encoding, or one
+// Transfer-Encoding field naming exactly "chunked" (HTTP/1.1, no Content-Length beside it).
+// Anything else ("chunked, identity", "gzip", a repeated field) is read differently by different
+// proxies, so a body could pass one of them as a second request (request smuggling).
+template <class Fields>
+bool HasUnambiguousFraming(const Fields& header, unsigned version) {
+  size_t encodings = 0;
+  std::string_view coding;
+  for (const auto& f : header) {
+    if (f.name() != bhttp::field::transfer_encoding) continue;
+    ++encodings;
+    coding = f.value();
+  }
+  if (encodings == 0) return true;
+  while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
+    coding.remove_prefix(1);
+  }
+  while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
+    coding.remove_suffix(1);
+  return encodings == 1 && version >= 11 && beast::iequals(coding, "chunked") &&
+         header.find(bhttp::field::content_length) == header.end();
+}
+
 template <class Stream>
 asio::awaitable<void> WriteProblem(Stream& stream, int status, const char* detail) {
   Response problem = SimpleProblem(status, detail);
@@ -84,9 +111,37 @@ asio::awaitable<void> WriteProblem(Stream& stream, int status, const char* detai
   co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
 }
 
+// Runs `fn` on the blocking pool and resumes the calling coroutine on its own executor with the
+// result. (A bare `co_await post(pool, use_awaitable)` would resume on the caller's executor,
+// running `fn` on the I/O thread after all: the work is spawned on the pool and awaited instead.)
+template <class F>
+asio::awaitable<std::invoke_result_t<F&>> OnPool(asio::thread_pool& pool, F fn) {
+  using T = std::invoke_result_t<F&>;
+  co_return co_await asio::co_spawn(
+      pool.get_executor(), [&fn]() -> asio::awaitable<T> { co_return fn(); }, asio::use_awaitable);
+}
+
+// Asks `source` for its next chunk on the blocking pool; the coroutine resumes on its own executor
+// whenever the source answers, from whatever thread: no thread waits for a stream's events.
+asio::awaitable<std::tuple<std::string, bool>> NextChunk(asio::thread_pool& pool,
+                                                         std::shared_ptr<StreamSource> source) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void(std::string, bool)>(
+      [&pool, source](auto handler) {
+        auto executor = asio::get_associated_executor(handler);
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        asio::post(pool, [source, shared, executor] {
+          source->Next([shared, executor](std::string chunk, bool more) {
+            asio::post(executor, [shared, chunk = std::move(chunk), more]() mutable {
+              (*shared)(std::move(chunk), more);
+            });
+          });
+        });
+      },
+      asio::use_awaitable);
+}
+
 template <class Stream>
 asio::awaitable<void> Serve(Server::Impl& impl, Stream& stream, std::string remote, bool tls) {
-  auto executor = co_await asio::this_coro::executor;
   beast::flat_buffer buffer;
   bool first = true;
   for (;;) {
@@ -110,6 +165,10 @@ asio::awaitable<void> Serve(Server::Impl& impl, Stream& stream, std::string remo
     }
     auto started = std::chrono::steady_clock::now();
     const auto& header = parser.get();
+    if (!HasUnambiguousFraming(header, header.version())) {
+      co_await WriteProblem(stream, 400, "only a single Transfer-Encoding: chunked is accepted");
+      co_return;
+    }
     if (header.target().size() > impl.options.max_target_bytes) {
       co_await WriteProblem(stream, 414, "request target too long");
       co_return;
@@ -164,15 +223,16 @@ asio::awaitable<void> Serve(Server::Impl& impl, Stream& stream, std::string remo
     }
     impl.in_flight.fetch_add(1);
     if (resp.status == 200) {
-      // A route's fast path (a cache hit) answers here; anything else may block and goes to
-      // the blocking pool.
-      std::optional<Response> fast = impl.router->TryFast(req);
+      // One match; a route's fast path (a cache hit) answers here, anything else may block and
+      // runs on the blocking pool.
+      Router::Routed routed = impl.router->Find(req);
+      std::optional<Response> fast = impl.router->RunFast(routed, req);
       if (fast) {
         resp = std::move(*fast);
+      } else if (routed.route == nullptr) {
+        resp = std::move(routed.answer);
       } else {
-        co_await asio::post(impl.blocking, asio::use_awaitable);
-        resp = impl.router->Dispatch(req);
-        co_await asio::post(executor, asio::use_awaitable);
+        resp = co_await OnPool(impl.blocking, [&] { return impl.router->Run(routed, req); });
       }
     }
     bool keep_alive = breq.keep_alive() && !impl.stopping.load() && !resp.stream;
@@ -180,6 +240,14 @@ asio::awaitable<void> Serve(Server::Impl& impl, Stream& stream, std::string remo
     size_t bytes = resp.Body().size();
     bool ok = true;
     if (resp.stream && !head) {
+      std::shared_ptr<StreamSource> source = resp.stream;
+      {
+        std::lock_guard lock(impl.mu);
+        impl.streams.insert(source);
+      }
+      impl.open_streams.fetch_add(1);
+      impl.in_flight.fetch_sub(1);  // a stream is long-lived: do not hold shutdown for it
+      if (impl.stopping.load()) source->Close();
       bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(resp.status),
                                              breq.version()};
       for (const auto& [k, v] : resp.headers) res.insert(k, v);
@@ -187,32 +255,33 @@ asio::awaitable<void> Serve(Server::Impl& impl, Stream& stream, std::string remo
       res.chunked(true);
       res.keep_alive(false);
       bhttp::response_serializer<bhttp::empty_body> sr{res};
+      beast::get_lowest_layer(stream).expires_after(impl.options.stream_write_timeout);
       auto [wec, wn] =
           co_await bhttp::async_write_header(stream, sr, asio::as_tuple(asio::use_awaitable));
-      impl.in_flight.fetch_sub(1);  // a stream is long-lived: do not hold shutdown for it
       ok = !wec;
-      while (ok && !impl.stopping.load()) {
-        std::string chunk;
-        co_await asio::post(impl.streams, asio::use_awaitable);
-        bool more = false;
-        try {
-          more = resp.stream(chunk);
-        } catch (const std::exception& e) {
-          spdlog::error("stream for {} threw: {}", req.path, e.what());
-        }
-        co_await asio::post(executor, asio::use_awaitable);
+      while (ok) {
+        auto [chunk, more] = co_await NextChunk(impl.blocking, source);
         if (!chunk.empty()) {
           bytes += chunk.size();
+          // A reader slower than this for one chunk is dropped (the source caps what it queues).
+          beast::get_lowest_layer(stream).expires_after(impl.options.stream_write_timeout);
           auto [cec, cn] = co_await asio::async_write(
               stream, bhttp::make_chunk(asio::buffer(chunk)), asio::as_tuple(asio::use_awaitable));
           if (cec) ok = false;
         }
         if (!more) break;
       }
+      source->Close();
       if (ok) {
+        beast::get_lowest_layer(stream).expires_after(impl.options.stream_write_timeout);
         co_await asio::async_write(stream, bhttp::make_chunk_last(),
                                    asio::as_tuple(asio::use_awaitable));
       }
+      {
+        std::lock_guard lock(impl.mu);
+        impl.streams.erase(source);
+      }
+      impl.open_streams.fetch_sub(1);
       keep_alive = false;
     } else {
       auto res = ToBeast(resp, breq.version(), keep_alive, head);
@@ -268,7 +337,8 @@ asio::awaitable<void> Accept(Server::Impl& impl) {
 asio::awaitable<void> Drain(Server::Impl& impl) {
   auto deadline = std::chrono::steady_clock::now() + impl.options.shutdown_grace;
   asio::steady_timer timer(impl.ioc);
-  while (impl.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while ((impl.in_flight.load() > 0 || impl.open_streams.load() > 0) &&
+         std::chrono::steady_clock::now() < deadline) {
     timer.expires_after(std::chrono::milliseconds(20));
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
@@ -287,6 +357,12 @@ void BeginStop(Server::Impl& impl) {
     hooks = impl.on_shutdown;
   }
   for (auto& h : hooks) h();
+  std::vector<std::shared_ptr<StreamSource>> streams;
+  {
+    std::lock_guard lock(impl.mu);
+    streams.assign(impl.streams.begin(), impl.streams.end());
+  }
+  for (auto& source : streams) source->Close();
   asio::co_spawn(impl.ioc, Drain(impl), asio::detached);
 }
 
@@ -394,8 +470,6 @@ void Server::Run(bool handle_signals) {
   impl.ioc.run();
   for (auto& t : threads) t.join();
   impl.blocking.join();
-  impl.streams.stop();
-  impl.streams.join();
 }
 
 }  // namespace aitelemetry::http

@@ -1,5 +1,8 @@
 // The async HTTP/1.1 server every role uses (Boost.Beast, C++20 coroutines): keep-alive, request
 // limits, TLS when configured, handlers run on a blocking pool, graceful shutdown on SIGTERM.
+// I/O threads only read, parse and write sockets: routed handlers run on the blocking pool (a
+// route's fast handler excepted), and streams ask their StreamSource for chunks without a thread
+// waiting for them.
 #pragma once
 
 #include <chrono>
@@ -23,7 +26,9 @@ struct ServerOptions {
   std::chrono::seconds header_timeout{10};  // a client slower than this to send headers is dropped
   std::chrono::seconds idle_timeout{60};    // keep-alive connection idle limit
   std::chrono::seconds shutdown_grace{20};  // how long in-flight requests may finish on SIGTERM
-  std::string tls_cert_file;                // PEM; TLS is on when both are set
+  // A stream (SSE) client that takes longer than this to accept one chunk is dropped.
+  std::chrono::seconds stream_write_timeout{30};
+  std::string tls_cert_file;  // PEM; TLS is on when both are set
   std::string tls_key_file;
 };
 

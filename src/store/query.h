@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/record.h"
@@ -27,6 +28,12 @@ struct Scope {
 
   static Scope All() { return Scope{true, {}}; }
   static Scope None() { return Scope{false, {}}; }
+
+  // Returns whether this scope may see a row placed at (hub, cluster, project) of a model whose
+  // scope columns are those three (the change feed's): the in-memory form of the condition the
+  // store puts in SQL (sql_builder.cc, beside which it is defined), for live streams that filter
+  // a batch read once for everyone. An empty project is visible only to hub and cluster grants.
+  bool Covers(std::string_view hub, std::string_view cluster, std::string_view project) const;
 };
 
 // A filter on one field. Kinds: equals any of `values`; a range with optional bounds; is null.

@@ -174,6 +174,24 @@ std::string GrantCondition(const Model& m, const Grant& g, std::vector<Value>& p
   return {};
 }
 
+}  // namespace
+
+// The in-memory twin of GrantCondition's branch for a model with hub, cluster and project columns
+// (not an ancestor, no via relation); store_test checks both agree on a grid of places and grants.
+bool Scope::Covers(std::string_view hub, std::string_view cluster, std::string_view project) const {
+  if (all) return true;
+  for (const auto& g : grants) {
+    if (g.hub != hub) continue;
+    if (g.cluster.empty()) return true;
+    if (g.cluster != cluster) continue;
+    if (g.project.empty()) return true;
+    if (!project.empty() && g.project == project) return true;
+  }
+  return false;
+}
+
+namespace {
+
 std::string ScopeCondition(const Model& m, const Scope& scope, std::vector<Value>& params) {
   if (scope.all) return "1=1";
   std::string out;

@@ -240,6 +240,7 @@ void AddProbeRoutes(http::Router& router, store::Store* store) {
 
 struct RunningServer {
   std::unique_ptr<api::AuthStack> auth;
+  std::unique_ptr<api::EventHub> events;
   std::shared_ptr<http::Router> router;
   std::unique_ptr<http::Server> server;
   std::thread thread;
@@ -443,6 +444,7 @@ class Security : public ::testing::Test {
     config.client_secret_file = *dir_ + "/client-secret";
     config.grants_source = grants_source;
     config.session_ttl = std::chrono::seconds(120);
+    config.redirect_url = "http://127.0.0.1:" + std::to_string(port) + "/callback";
     api::AuthSeams seams;
     seams.clock = [] { return Now() + std::chrono::seconds(offset_s_.load()); };
     seams.uma_token_endpoint = uma_->ready()["url"];
@@ -456,9 +458,12 @@ class Security : public ::testing::Test {
     s->auth->web->Install(*s->router);  // first: /api/me before /api/{model}, as in app.cc
     AddProbeRoutes(*s->router, store_);
     // As cli/app.cc wires them; short event polls and heartbeats end the test's streams quickly.
+    api::EventHubOptions events;
+    events.poll = std::chrono::milliseconds(50);
+    events.heartbeat = std::chrono::milliseconds(300);
+    s->events = std::make_unique<api::EventHub>(*store_, events);
     api::RestDeps rest{store_};
-    rest.events.poll = std::chrono::milliseconds(50);
-    rest.events.heartbeat = std::chrono::milliseconds(300);
+    rest.events = s->events.get();
     api::AddRestRoutes(*s->router, rest);
     api::AddNgsiRoutes(*s->router, *store_);
     http::ServerOptions options;
@@ -1071,8 +1076,18 @@ TEST_F(Security, BrowserLoginCsrfAndLogout) {
                 .status,
             200);
 
-  // Logout deletes the session and sends the browser to the provider's end_session_endpoint.
-  auto out = Send(*claims_, "GET", "/logout", cookie);
+  // A GET (a cross-site link or image) does not sign out: it answers the page whose form does.
+  auto page = Send(*claims_, "GET", "/logout", cookie);
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find(csrf), std::string::npos);
+  EXPECT_EQ(Send(*claims_, "GET", "/api/me", cookie).status, 200);
+  // A POST without the session's CSRF token is refused.
+  EXPECT_EQ(Send(*claims_, "POST", "/logout", cookie).status, 403);
+  EXPECT_EQ(Send(*claims_, "GET", "/api/me", cookie).status, 200);
+  // With it, logout deletes the session and sends the browser to the provider's
+  // end_session_endpoint.
+  auto out = Send(*claims_, "POST", "/logout", cookie,
+                  "csrf_token=" + http::UrlEncode(csrf));
   EXPECT_EQ(out.status, 302);
   EXPECT_TRUE(out.Header("location").starts_with(*issuer_ + "/protocol/openid-connect/logout?"))
       << out.Header("location");

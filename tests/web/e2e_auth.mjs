@@ -319,6 +319,8 @@ async function main() {
   await page.goto(`${base}/`);
   await page.waitForSelector('#user a.signout', { timeout: 20000 });
   await page.click('#user a.signout');
+  // The page posts the logout (with its CSRF token) and then goes to the provider's logout.
+  await page.waitForURL((u) => u.href.startsWith(issuer), { timeout: 15000 }).catch(() => {});
   await page.waitForLoadState('load');
   if (page.url().startsWith(issuer)) {
     // The provider's end-session page asks to confirm.

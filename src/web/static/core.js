@@ -235,6 +235,24 @@ function initTheme() {
   if (button) label();
 }
 
+// Logout is a POST carrying the session's CSRF token (a GET only shows a confirmation page), so
+// another site cannot sign anyone out. The answer names where to go next (the issuer's logout).
+async function signOut(event) {
+  if (!ctx.me || !ctx.me.csrf_token) return;  // no session token: the /logout page asks
+  event.preventDefault();
+  try {
+    const res = await fetch('/logout', {
+      method: 'POST',
+      headers: { Accept: 'application/json', 'X-CSRF-Token': ctx.me.csrf_token },
+      credentials: 'same-origin',
+    });
+    const body = res.ok ? await res.json() : {};
+    location.assign(body.location || '/');
+  } catch (err) {
+    location.assign('/logout');
+  }
+}
+
 async function initUser() {
   const box = document.getElementById('user');
   try {
@@ -244,7 +262,7 @@ async function initUser() {
     fill(box,
       el('span', { class: 'who', title: me.subject || '' }, me.name || me.subject || 'signed in'),
       el('span', { class: `role role-${role}` }, role),
-      el('a', { href: '/logout', class: 'signout' }, 'Sign out'));
+      el('a', { href: '/logout', class: 'signout', onclick: signOut }, 'Sign out'));
   } catch (err) {
     ctx.me = null;
     fill(box, el('a', { href: `/login?next=${encodeURIComponent(location.pathname + location.search)}`, class: 'signin' }, 'Sign in'));
