@@ -103,7 +103,7 @@ class PreparedSource : public SnapshotSource {
     }
     return Ok();
   }
-  Result<std::vector<SampleSet>> CollectRange(Timestamp, Timestamp, Nanos) override {
+  Result<std::vector<SampleSet>> CollectRange(Timestamp, Timestamp, Nanos, Nanos) override {
     return Fail(ErrorCode::kFailedPrecondition, "none");
   }
   bool has_history() const override { return false; }

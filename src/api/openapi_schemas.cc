@@ -178,7 +178,7 @@ void AddCommonSchemas(Json& schemas) {
       {"description", "GPU usage of one group in one time bucket."},
       {"required",
        {"key", "time", "allocated_gpu_hours", "gpu_equivalent_hours", "active_gpu_hours",
-        "idle_gpu_hours", "energy_joules", "efficiency", "coverage"}},
+        "idle_gpu_hours", "energy_joules", "efficiency", "coverage", "observed_fraction"}},
       {"properties",
        {{"key",
          {{"type", Json::array({"string", "null"})},
@@ -207,7 +207,21 @@ void AddCommonSchemas(Json& schemas) {
           {"x-unit-code", "C62"}}},
         {"coverage",
          {{"type", Json::array({"number", "null"})},
-          {"description", "Held device-seconds over all device-seconds seen. Unit: ratio."},
+          {"description",
+           "Attributed share: device-seconds some project held over all device-seconds seen "
+           "(held or not). It says nothing about completeness: see observed_fraction. Unit: "
+           "ratio."},
+          {"x-unit", "ratio"},
+          {"x-unit-code", "C62"}}},
+        {"observed_fraction",
+         {{"type", Json::array({"number", "null"})},
+          {"description",
+           "Completeness: observed over observed plus unobserved device-seconds of the row. A "
+           "sample covers the hub's sample spacing; time between two samples of a device that no "
+           "sample covers (an outage, a dead exporter) is unobserved and is in none of the "
+           "GPU-hours. For a project, of the time its holdings were known to go on (a gap is "
+           "charged to the project holding the device on both sides of it, else to unallocated "
+           "time). Null when nothing was measured. Unit: ratio."},
           {"x-unit", "ratio"},
           {"x-unit-code", "C62"}}}}}};
   schemas["UsageReport"] = {

@@ -68,7 +68,7 @@ TEST(OpenApi, SearchParametersCarryTheFieldEnums) {
   const auto& row = doc["components"]["schemas"]["UsageRow"]["properties"];
   for (const char* key :
        {"key", "time", "allocated_gpu_hours", "gpu_equivalent_hours", "active_gpu_hours",
-        "idle_gpu_hours", "energy_joules", "efficiency", "coverage"}) {
+        "idle_gpu_hours", "energy_joules", "efficiency", "coverage", "observed_fraction"}) {
     EXPECT_TRUE(row.contains(key)) << key;
   }
   EXPECT_TRUE(doc["paths"]["/api/events"]["get"]["responses"]["200"]["content"].contains(

@@ -159,6 +159,8 @@ Record Usage(const std::string& hub, const std::string& cluster, const std::stri
   r.Set("idle_seconds", idle);
   r.Set("energy_joules", energy);
   r.Set("samples", int64_t{120});
+  r.Set("observed_seconds", allocated);
+  r.Set("unobserved_seconds", 0.0);
   return r;
 }
 
@@ -183,6 +185,8 @@ TEST_P(RestWriteTest, UsageSumsMatchHandComputedValues) {
       Usage("moc", "c1", "proj-a", "n1", "gpu-1", "A100", "2026-03-05T00:00:00Z", 3600, 3600, 3600,
             0, 9999),
   };
+  // The slice's exporter was down for half an hour besides: proj-a observed 6/7 of its time.
+  rows[1].Set("unobserved_seconds", 1800.0);
   ASSERT_TRUE(store_->Upsert(*model::FindModel("usage"), rows));
   const std::string range = "&from=2026-01-31T00:00:00Z&to=2026-02-02T00:00:00Z";
   auto report = [&](const std::string& query, const std::string& caller) {
@@ -212,10 +216,12 @@ TEST_P(RestWriteTest, UsageSumsMatchHandComputedValues) {
   near(pa["energy_joules"], 3200);
   near(pa["efficiency"], (0.5 + 1.5 / 7 + 1.0) / (2.0 + 3.0 / 7));
   near(pa["coverage"], 1.0);
+  near(pa["observed_fraction"], 6.0 / 7);
   const auto& pb = p[model::ProjectKey("moc", "c1", "proj-b")];
   near(pb["allocated_gpu_hours"], 0.5);
   near(pb["idle_gpu_hours"], 0.5);
   near(pb["efficiency"], 0.0);
+  near(pb["observed_fraction"], 1.0);
   const auto& unattributed = p[""];
   near(unattributed["allocated_gpu_hours"], 0.0);
   near(unattributed["energy_joules"], 100);
@@ -229,6 +235,7 @@ TEST_P(RestWriteTest, UsageSumsMatchHandComputedValues) {
   near(c1["allocated_gpu_hours"], 3.5);
   near(c1["energy_joules"], 3600);
   near(c1["coverage"], (3 * 3600.0 + 1800) / (3 * 3600.0 + 3600));
+  near(c1["observed_fraction"], 8.0 / 9);  // the cluster's devices: 4 h observed, 1/2 h not
 
   auto by_model = report("groupBy=model&model=A100&model=H100", "admin");
   ASSERT_EQ(by_model["rows"].size(), 2u);
@@ -270,7 +277,7 @@ TEST_P(RestWriteTest, UsageSumsMatchHandComputedValues) {
   EXPECT_EQ(csv.Header("content-type"), "text/csv; charset=utf-8");
   const std::string header =
       "key,allocated_gpu_hours,gpu_equivalent_hours,active_gpu_hours,idle_gpu_hours,"
-      "energy_joules,efficiency,coverage\r\n";
+      "energy_joules,efficiency,coverage,observed_fraction\r\n";
   ASSERT_TRUE(csv.body.starts_with(header)) << csv.body;
   std::string line = csv.body.substr(header.size());
   ASSERT_TRUE(line.ends_with("\r\n"));
@@ -281,12 +288,12 @@ TEST_P(RestWriteTest, UsageSumsMatchHandComputedValues) {
     cells.push_back(line.substr(pos, comma - pos));
     if (line[comma] == '\r') break;
   }
-  ASSERT_EQ(cells.size(), 8u) << line;
+  ASSERT_EQ(cells.size(), 9u) << line;
   EXPECT_EQ(cells[0], model::ProjectKey("moc", "c1", "proj-a"));
   const double want[] = {3.0,  2.0 + 3.0 / 7, 0.5 + 1.5 / 7 + 1.0,
                          0.25, 3200,          (0.5 + 1.5 / 7 + 1.0) / (2.0 + 3.0 / 7),
-                         1.0};
-  for (size_t i = 0; i < 7; ++i) EXPECT_NEAR(std::stod(cells[i + 1]), want[i], 1e-9) << i;
+                         1.0,  6.0 / 7};
+  for (size_t i = 0; i < 8; ++i) EXPECT_NEAR(std::stod(cells[i + 1]), want[i], 1e-9) << i;
   // Without groupBy, /api/usage searches the hourly rows like any model.
   auto search = Get(client_, base_ + "/api/usage?rows=0&stats.field=energy_joules", "researcher");
   ASSERT_EQ(search.status, 200);

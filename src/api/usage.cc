@@ -104,8 +104,9 @@ int64_t StepNanosFor(UsageStep s) {
   return 0;
 }
 
-// Sum columns, in order: held (allocated, GPU-equivalent, active, idle), energy, all allocated.
-enum Sum { kHeld, kHeldEq, kActive, kIdle, kEnergy, kAllAllocated, kSums };
+// Sum columns, in order: held (allocated, GPU-equivalent, active, idle), energy, all allocated,
+// observed and unobserved device-seconds of every row of the group.
+enum Sum { kHeld, kHeldEq, kActive, kIdle, kEnergy, kAllAllocated, kObserved, kUnobserved, kSums };
 
 std::optional<double> Ratio(double num, double den) {
   if (den <= 0) return std::nullopt;
@@ -224,7 +225,9 @@ Result<std::vector<UsageRow>> UsageReport(store::Store& store, const UsageParams
                {"active_seconds", "project"},
                {"idle_seconds", "project"},
                {"energy_joules", ""},
-               {"allocated_seconds", ""}};
+               {"allocated_seconds", ""},
+               {"observed_seconds", ""},
+               {"unobserved_seconds", ""}};
   // Months: at most 31 day rows per output row.
   spec.max_groups = params.step == UsageStep::kMonth ? kMaxUsageRows * 31 : kMaxUsageRows;
   auto rows = store.Aggregate(usage, spec, scope);
@@ -260,6 +263,7 @@ Result<std::vector<UsageRow>> UsageReport(store::Store& store, const UsageParams
     row.energy_joules = a.sums[kEnergy];
     row.efficiency = Ratio(a.sums[kActive], a.sums[kHeldEq]);
     row.coverage = Ratio(a.sums[kHeld], a.sums[kAllAllocated]);
+    row.observed_fraction = Ratio(a.sums[kObserved], a.sums[kObserved] + a.sums[kUnobserved]);
     out.push_back(std::move(row));
   }
   return out;
@@ -288,6 +292,7 @@ std::string UsageJson(const UsageParams& params, const std::vector<UsageRow>& ro
     j["energy_joules"] = r.energy_joules;
     j["efficiency"] = opt(r.efficiency);
     j["coverage"] = opt(r.coverage);
+    j["observed_fraction"] = opt(r.observed_fraction);
     list.push_back(std::move(j));
   }
   body["rows"] = std::move(list);
@@ -299,8 +304,9 @@ std::string UsageCsv(const UsageParams& params, const std::vector<UsageRow>& row
   std::vector<std::string> cells = {"key"};
   bool step = params.step != UsageStep::kNone;
   if (step) cells.push_back("time");
-  for (const char* h : {"allocated_gpu_hours", "gpu_equivalent_hours", "active_gpu_hours",
-                        "idle_gpu_hours", "energy_joules", "efficiency", "coverage"}) {
+  for (const char* h :
+       {"allocated_gpu_hours", "gpu_equivalent_hours", "active_gpu_hours", "idle_gpu_hours",
+        "energy_joules", "efficiency", "coverage", "observed_fraction"}) {
     cells.push_back(h);
   }
   AppendCsvLine(cells, out);
@@ -316,6 +322,7 @@ std::string UsageCsv(const UsageParams& params, const std::vector<UsageRow>& row
     cells.push_back(num(r.energy_joules));
     cells.push_back(r.efficiency ? num(*r.efficiency) : "");
     cells.push_back(r.coverage ? num(*r.coverage) : "");
+    cells.push_back(r.observed_fraction ? num(*r.observed_fraction) : "");
     AppendCsvLine(cells, out);
   }
   return out;

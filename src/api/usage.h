@@ -49,7 +49,12 @@ struct UsageRow {
   double idle_gpu_hours = 0;         // held GPU-equivalent hours with zero activity
   double energy_joules = 0;          // all energy of the devices, held or not
   std::optional<double> efficiency;  // active / GPU-equivalent held; null when nothing was held
-  std::optional<double> coverage;    // held device-seconds / all device-seconds; null: none seen
+  // Attributed share: held device-seconds / all device-seconds seen; null: none seen.
+  std::optional<double> coverage;
+  // Completeness: observed / (observed + unobserved) device-seconds of the group's rows (for a
+  // project, of the time its holdings were known to go on); null when neither is known (rows
+  // written before completeness was measured).
+  std::optional<double> observed_fraction;
 };
 
 // Computes the report: one grouped-sum query in the store (scope applied in SQL; month buckets

@@ -122,7 +122,8 @@ int main(int argc, char** argv) {
   sync->add_flag("--once", once, "Run one cycle and exit (the default without --backfill)");
   sync->add_option("--backfill", sync_command.backfill,
                    "Rebuild the usage hours FROM..TO (RFC 3339) from range queries");
-  sync->add_option("--step", sync_command.step, "Sample step of --backfill (default: interval)");
+  sync->add_option("--step", sync_command.step,
+                   "Read --backfill at this step instead of the hub's own sample spacing");
 
   auto* migrate = app.add_subcommand("migrate", "Apply database migrations and exit");
   migrate_flags.AddTo(migrate, false);

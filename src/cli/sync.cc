@@ -49,7 +49,8 @@ int RunSync(const config::Config& c, const SyncCommand& command) {
     }
     window = *w;
   }
-  Nanos step = c.interval;
+  // Without --step each hour is read at the hub's own sample spacing (HubSyncer::Backfill).
+  std::optional<Nanos> step;
   if (!command.step.empty()) {
     auto s = ParseDuration(command.step);
     if (!s || s->count() <= 0) {
@@ -94,6 +95,11 @@ int RunSync(const config::Config& c, const SyncCommand& command) {
       }
       fmt::print("sync: hub {}: backfilled {} hours ({} rows, {} samples) in {:.2f} s\n", hub.name,
                  r->hours, r->rows, r->series, r->seconds);
+      fmt::print("sync: hub {}: sample spacing {}{}{}\n", hub.name, FormatDuration(r->min_spacing),
+                 r->max_spacing != r->min_spacing ? " to " + FormatDuration(r->max_spacing) : "",
+                 r->assumed_hours > 0
+                     ? fmt::format(" (assumed in {} hours with too few samples)", r->assumed_hours)
+                     : std::string(step ? " (--step)" : ""));
       continue;
     }
     auto r = (*syncer)->SyncOnce(collect::HubSyncer::GridTime(now, c.interval));

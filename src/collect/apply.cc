@@ -206,6 +206,10 @@ Status Apply(store::Store::Writer& w, WriteBehind& wb, const Snapshot& snap, Tim
     r.Set("last_sync_at", t);
     r.Set("last_sync_ok_at", t);
     if (usage_through) r.Set("usage_through", ToUnixNanos(*usage_through));
+    if (!std::isnan(snap.spacing_seconds)) {
+      r.Set("sample_spacing_seconds", snap.spacing_seconds);
+      r.Set("spacing_assumed", snap.spacing_assumed);
+    }
     SetSeen(r, t, "active");
     auto st = wb.Submit(
         [&w, r = std::move(r)] { return w.Upsert(M("hub"), std::span<const Record>(&r, 1)); });

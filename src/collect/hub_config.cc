@@ -40,6 +40,7 @@ Result<std::unique_ptr<HubSyncer>> MakeHubSyncer(const config::HubConfig& hub,
   o.hub = hub.name;
   o.default_cluster = hub.default_cluster.empty() ? hub.name : hub.default_cluster;
   o.interval = interval;
+  o.spacing = hub.spacing;
   return std::make_unique<HubSyncer>(o, store, std::move(*source), metrics);
 }
 

@@ -4,6 +4,7 @@
 #include <malloc.h>
 #endif
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -60,6 +61,20 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
     return fail(e, fmt::format("the store failed ({})", ErrorCodeName(e.code)));
   };
 
+  // The hub's spacing, worked out once per hour of `at` from the hour before: the snapshot then
+  // shows only samples less than one spacing old (a spacing merely assumed from the interval
+  // is not applied: it would hide a hub that samples less often than we sync).
+  if (source_->has_history() && ToUnixNanos(FloorToHour(at)) != live_spacing_hour_) {
+    auto spacing = SpacingOf(at - std::chrono::hours(1), at);
+    if (!spacing) return source_failed(spacing.error());
+    live_spacing_ = *spacing;
+    const bool known = !spacing->assumed || options_.spacing.count() > 0;
+    source_->set_fresh_within(known ? spacing->value : Nanos(0));
+    // An assumed spacing is worked out again at the next sync, once samples have arrived.
+    if (!spacing->assumed) live_spacing_hour_ = ToUnixNanos(FloorToHour(at));
+  }
+  report.spacing = live_spacing_;
+
   Snapshot snap;
   {
     Mapper mapper(hub, options_.default_cluster);
@@ -68,6 +83,10 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
                    last_size_.slices + last_size_.slices / 64);
     if (auto st = source_->Collect(at, &mapper); !st) return source_failed(st.error());
     snap = mapper.Finish();
+  }
+  if (live_spacing_.value.count() > 0) {
+    snap.spacing_seconds = std::chrono::duration<double>(live_spacing_.value).count();
+    snap.spacing_assumed = live_spacing_.assumed;
   }
   last_size_ = {snap.nodes.size(), snap.gpus.size(), snap.slices.size()};
   report.collect_seconds = SecondsSince(start);
@@ -97,9 +116,15 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
   }
   if (counted && at - *counted > options_.interval && source_->has_history()) {
     Timestamp from = std::max(*counted + options_.interval, at - options_.max_catch_up);
-    auto caught = Backfill(from, at, options_.interval);
+    auto caught = Backfill(from, at);
     if (!caught) return source_failed(caught.error());
     report.caught_up_hours = caught->hours;
+    gaps_.Clear();  // the missed time is rebuilt, not unobserved
+  }
+  if (counted && at - *counted > options_.interval && !source_->has_history()) {
+    // No history to rebuild from (exporters): the missed time is unobserved (GapTracker).
+    report.unobserved_seconds =
+        std::chrono::duration<double>(at - *counted - options_.interval).count();
   }
 
   const bool count_usage = !counted || at > *counted;
@@ -121,7 +146,8 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
             return w.UpsertAdding(usage_model, rows, UsageAccumulator::SumFields());
           });
         };
-        auto s = ForEachUsageRow(snap, at, options_.interval, &energy_,
+        (void)gaps_.TakeFound();  // of a failed attempt: found again below
+        auto s = ForEachUsageRow(snap, at, options_.interval, &energy_, &gaps_,
                                  [&](model::Record&& r) -> Status {
                                    batch.push_back(std::move(r));
                                    if (batch.size() < 500) return Ok();
@@ -131,6 +157,21 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
                                    return st;
                                  });
         if (s && !batch.empty()) s = submit();
+        // The gaps found, each a "gap" row: the hub's missed syncs, or the device alone missing.
+        if (s) {
+          std::vector<GapTracker::Found> missed_syncs, missing;
+          for (auto& f : gaps_.TakeFound()) {
+            const bool hub_missed =
+                report.unobserved_seconds > 0 && counted && f.from == *counted + options_.interval;
+            (hub_missed ? missed_syncs : missing).push_back(std::move(f));
+          }
+          auto rows = GapRecords(hub, missed_syncs, "sync failed");
+          for (auto& r : GapRecords(hub, missing, "device missing")) rows.push_back(std::move(r));
+          if (!rows.empty()) {
+            s = wb.Submit(
+                [&w, rows = std::move(rows)] { return w.Upsert(*model::FindModel("gap"), rows); });
+          }
+        }
         if (!s) {
           (void)wb.Drain();
           return s;
@@ -166,13 +207,26 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
   return report;
 }
 
-Status HubSyncer::RebuildHour(Timestamp hour, Timestamp to, Nanos step, EnergyTracker* energy,
-                              BackfillReport* report) {
+Result<Spacing> HubSyncer::SpacingOf(Timestamp from, Timestamp to) {
+  auto probed = source_->ProbeSpacing(from, to);
+  if (!probed) return Fail(probed.error());
+  if (*probed) {
+    last_spacing_ = **probed;
+    return Spacing{**probed, false};
+  }
+  if (options_.spacing.count() > 0) return Spacing{options_.spacing, true};
+  if (last_spacing_.count() > 0) return Spacing{last_spacing_, true};
+  return Spacing{options_.interval, true};
+}
+
+Status HubSyncer::RebuildHour(Timestamp hour, Timestamp to, SampleGrid grid, EnergyTracker* energy,
+                              GapTracker* gaps, BackfillReport* report) {
   const Timestamp end = std::min(hour + std::chrono::hours(1), to);
+  const Nanos step = grid.step;
   UsageAccumulator usage;
   if (end - hour >= step) {
     const Timestamp last = hour + ((end - hour - Nanos(1)) / step) * step;
-    auto sets = source_->CollectRange(hour, last, step);
+    auto sets = source_->CollectRange(hour, last, step, grid.window);
     if (!sets) return Fail(sets.error());
     const int64_t start_ms = ToUnixMillis(hour);
     const int64_t step_ms = std::chrono::duration_cast<std::chrono::milliseconds>(step).count();
@@ -194,41 +248,76 @@ Status HubSyncer::RebuildHour(Timestamp hour, Timestamp to, Nanos step, EnergyTr
     for (size_t p = 0; p < points; ++p) {
       for (size_t f = 0; f < sets->size(); ++f) mapper.AddSamples((*sets)[f], buckets[f][p]);
       Snapshot snap = mapper.Finish();
-      usage.Add(snap, hour + step * static_cast<int64_t>(p), step, energy);
+      usage.Add(snap, hour + step * static_cast<int64_t>(p), step, energy, gaps);
     }
   }
   std::vector<model::Record> rows = usage.Records();
   report->rows += rows.size();
+  const std::vector<model::Record> gap_list =
+      GapRecords(options_.hub, gaps->TakeFound(), "no sample in history");
   const model::Model& m = *model::FindModel("usage");
+  // Rows of earlier hours hold only the unobserved part of a gap that ended in this hour: they
+  // add to those hours' rows, written before.
+  const int64_t hour_ns = ToUnixNanos(hour);
+  const int hour_field = m.FieldIndex("hour");
+  auto earlier = std::stable_partition(rows.begin(), rows.end(), [&](const model::Record& r) {
+    return std::get<int64_t>(r.values[hour_field]) == hour_ns;
+  });
+  std::vector<model::Record> gap_rows(std::make_move_iterator(earlier),
+                                      std::make_move_iterator(rows.end()));
+  rows.erase(earlier, rows.end());
   return store_.Transaction([&](store::Store::Writer& w) -> Status {
-    auto gone =
-        w.Delete(m, {Filter::Eq("hub", options_.hub), Filter::Eq("hour", ToUnixNanos(hour))});
+    auto gone = w.Delete(m, {Filter::Eq("hub", options_.hub), Filter::Eq("hour", hour_ns)});
     if (!gone) return Fail(gone.error());
-    return w.Upsert(m, rows);
+    if (auto st = w.Upsert(m, rows); !st) return st;
+    if (!gap_list.empty()) {
+      if (auto st = w.Upsert(*model::FindModel("gap"), gap_list); !st) return st;
+    }
+    if (gap_rows.empty()) return Ok();
+    return w.UpsertAdding(m, gap_rows, UsageAccumulator::SumFields());
   });
 }
 
 Result<BackfillReport> HubSyncer::Backfill(
-    Timestamp from, Timestamp to, Nanos step,
+    Timestamp from, Timestamp to, std::optional<Nanos> step,
     const std::function<void(const BackfillProgress&)>& progress) {
   if (from >= to) {
     return Fail(ErrorCode::kInvalidArgument, fmt::format("backfill: empty window {} .. {}",
                                                          FormatRfc3339(from), FormatRfc3339(to)));
   }
-  if (step.count() <= 0 || std::chrono::hours(1) % step != Nanos(0) ||
-      step % std::chrono::milliseconds(1) != Nanos(0)) {
+  if (step && (step->count() <= 0 || std::chrono::hours(1) % *step != Nanos(0) ||
+               *step % std::chrono::milliseconds(1) != Nanos(0))) {
     return Fail(ErrorCode::kInvalidArgument,
                 fmt::format("backfill: step {} must be whole milliseconds dividing an hour",
-                            FormatDuration(step)));
+                            FormatDuration(*step)));
   }
   const auto start = std::chrono::steady_clock::now();
   BackfillReport report;
   EnergyTracker energy;
+  GapTracker gaps;
   const Timestamp first = FloorToHour(from);
   const int total =
       static_cast<int>((to - first + std::chrono::hours(1) - Nanos(1)) / std::chrono::hours(1));
   for (Timestamp hour = first; hour < to; hour += std::chrono::hours(1)) {
-    if (auto st = RebuildHour(hour, to, step, &energy, &report); !st) {
+    Spacing spacing{step.value_or(Nanos(0)), false};
+    SampleGrid grid{spacing.value, spacing.value};
+    if (!step) {
+      auto probed = SpacingOf(hour, std::min(hour + std::chrono::hours(1), to));
+      if (!probed) {
+        return Fail(probed.error().code,
+                    RedactUrlsIn(fmt::format("hub {}: backfill of {}: sample spacing: {}",
+                                             options_.hub, FormatRfc3339(hour),
+                                             probed.error().message)));
+      }
+      spacing = *probed;
+      grid = GridForSpacing(spacing.value);
+    }
+    if (report.min_spacing.count() == 0 || spacing.value < report.min_spacing) {
+      report.min_spacing = spacing.value;
+    }
+    report.max_spacing = std::max(report.max_spacing, spacing.value);
+    if (spacing.assumed) ++report.assumed_hours;
+    if (auto st = RebuildHour(hour, to, grid, &energy, &gaps, &report); !st) {
       return Fail(st.error().code,
                   RedactUrlsIn(fmt::format("hub {}: backfill of {}: {}", options_.hub,
                                            FormatRfc3339(hour), st.error().message)));

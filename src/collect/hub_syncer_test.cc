@@ -40,7 +40,7 @@ class TextSource : public SnapshotSource {
     mapper->Add(set);
     return Ok();
   }
-  Result<std::vector<SampleSet>> CollectRange(Timestamp, Timestamp, Nanos) override {
+  Result<std::vector<SampleSet>> CollectRange(Timestamp, Timestamp, Nanos, Nanos) override {
     return Fail(ErrorCode::kFailedPrecondition, "no history");
   }
   bool has_history() const override { return false; }
@@ -240,6 +240,75 @@ TEST_P(HubSyncerTest, ClosesEndedAllocationsAndMarksVanishedGone) {
   EXPECT_TRUE(Rows("node", {Filter::Eq("state", std::string("gone"))}).empty());
 }
 
+// An exporter hub (no history to rebuild from) with two outages: the lost minutes appear as
+// unobserved seconds of every device, charged by the holder rule, and the GPU-hours of the
+// observed time are exact.
+TEST_P(HubSyncerTest, ExporterOutagesAreUnobservedAndTheRestIsExact) {
+  struct Outage {
+    Timestamp from, to;
+  };
+  const std::vector<Outage> outages = {{kT0 + minutes(20), kT0 + minutes(26)},
+                                       {kT0 + minutes(70), kT0 + minutes(73)}};
+  auto sim = Sim();
+  auto syncer = Syncer(
+      [&](Timestamp at) -> Result<std::string> {
+        for (const Outage& o : outages) {
+          if (at >= o.from && at < o.to) return Fail(ErrorCode::kUnavailable, "connection refused");
+        }
+        return sim(at);
+      },
+      minutes(1));
+  const Timestamp end = kT0 + hours(2);
+  for (Timestamp t = kT0; t < end; t += minutes(1)) {
+    auto r = syncer->SyncOnce(t);
+    bool down = false;
+    for (const Outage& o : outages) down |= t >= o.from && t < o.to;
+    ASSERT_EQ(static_cast<bool>(r), !down) << FormatRfc3339(t);
+    if (r && t == outages[0].to) {
+      EXPECT_DOUBLE_EQ(r->unobserved_seconds, 6 * 60.0);
+    }
+  }
+  std::map<std::string, double> allocated, unobserved, observed;
+  for (const auto& r : Rows("usage")) {
+    if (!model::IsNull(r.Get("project"))) {
+      allocated[model::ProjectKey(r.GetString("hub"), r.GetString("cluster"),
+                                  r.GetString("project"))] +=
+          std::get<double>(r.Get("gpu_equivalent_seconds"));
+    }
+    unobserved[r.GetString("device_key")] += std::get<double>(r.Get("unobserved_seconds"));
+    observed[r.GetString("device_key")] += std::get<double>(r.Get("observed_seconds"));
+  }
+  // Each outage is one gap row per unit, with its cause.
+  auto gap_rows = Rows("gap");
+  EXPECT_EQ(gap_rows.size(), 2 * fleet_.units.size());
+  for (const auto& g : gap_rows) {
+    EXPECT_EQ(g.GetString("cause"), "sync failed");
+    const int64_t from = std::get<int64_t>(g.Get("started_at"));
+    EXPECT_TRUE(from == ToUnixNanos(outages[0].from) || from == ToUnixNanos(outages[1].from));
+    EXPECT_DOUBLE_EQ(std::get<double>(g.Get("seconds")),
+                     from == ToUnixNanos(outages[0].from) ? 360.0 : 180.0);
+  }
+  // Every unit: 9 minutes unobserved, the other 111 observed.
+  EXPECT_EQ(unobserved.size(), fleet_.units.size());
+  for (const auto& [device, seconds] : unobserved) {
+    EXPECT_NEAR(seconds, 9 * 60.0, 1e-6) << device;
+    EXPECT_NEAR(observed[device], 111 * 60.0, 1e-6) << device;
+  }
+  // The GPU-hours of the observed time, exactly; none invented for the outages.
+  auto observed_truth = sim::GpuSecondsByProject(fleet_, kT0, outages[0].from);
+  for (auto [a, b] : {std::pair{outages[0].to, outages[1].from}, std::pair{outages[1].to, end}}) {
+    auto part = sim::GpuSecondsByProject(fleet_, a, b);
+    for (size_t p = 0; p < part.size(); ++p) observed_truth[p] += part[p];
+  }
+  double total = 0;
+  for (size_t p = 0; p < observed_truth.size(); ++p) {
+    const std::string key = sim::ProjectKey(fleet_, static_cast<int>(p));
+    total += observed_truth[p];
+    EXPECT_NEAR(allocated[key], observed_truth[p], 1e-6) << key;
+  }
+  EXPECT_GT(total, 0);
+}
+
 TEST_P(HubSyncerTest, FailureKeepsValuesAndMarksStale) {
   bool fail = false;
   auto sim = Sim();
@@ -274,8 +343,9 @@ TEST_P(HubSyncerTest, FailureKeepsValuesAndMarksStale) {
 }
 
 // Every row of every model the collector writes, as text, for comparing two stores. Usage energy
-// is left out: it depends on the previous counter reading a syncer remembers, which a fresh
-// syncer does not have.
+// and unobserved seconds are left out: they depend on the previous counter reading and on the
+// end of each device's last sample, which a syncer remembers and a fresh syncer does not have
+// (so are rows made of unobserved time alone).
 std::map<std::string, std::string> Dump(store::Store& store) {
   std::map<std::string, std::string> out;
   for (const char* name : {"hub", "cluster", "node", "project", "gpu", "gpu-slice", "allocation",
@@ -287,9 +357,13 @@ std::map<std::string, std::string> Dump(store::Store& store) {
     EXPECT_TRUE(rows) << rows.error().message;
     if (!rows) continue;
     for (const auto& r : rows->rows) {
+      if (std::string_view(name) == "usage" && std::get<int64_t>(r.Get("samples")) == 0) continue;
       std::string text;
       for (size_t i = 0; i < m.fields.size(); ++i) {
-        if (std::string_view(name) == "usage" && m.fields[i].name == "energy_joules") continue;
+        if (std::string_view(name) == "usage" &&
+            (m.fields[i].name == "energy_joules" || m.fields[i].name == "unobserved_seconds")) {
+          continue;
+        }
         text += m.fields[i].name + "=" + model::ValueToText(m.fields[i], r.values[i]) + " ";
       }
       out[std::string(name) + " " + r.Key()] = text;

@@ -82,6 +82,10 @@ struct Snapshot {
   std::vector<ProjectEntry> projects;
   size_t series = 0;           // samples read
   size_t unmapped_series = 0;  // DCGM samples without a UUID or a host name
+  // The hub's sample spacing the sync used, in seconds (NaN: not known), and whether it was
+  // assumed rather than worked out from sample timestamps. Set by the syncer, not the mapper.
+  double spacing_seconds = kUnknown;
+  bool spacing_assumed = false;
 };
 
 // The activity of a unit: GR_ENGINE_ACTIVE, else GPU_UTIL (whole GPUs only), else NaN.

@@ -9,6 +9,7 @@
 #include "collect/exporter_source.h"
 #include "collect/mapper.h"
 #include "collect/prom_source.h"
+#include "collect/spacing.h"
 #include "core/redact.h"
 #include "core/result.h"
 #include "core/time.h"
@@ -25,11 +26,26 @@ class SnapshotSource {
   [[nodiscard]] virtual Status Collect(Timestamp at, Mapper* mapper) = 0;
 
   // Returns one SampleSet per metric family with the samples at start, start + step, ...,
-  // <= end, for rebuilding history. A point appears only for series that had a sample within
-  // the step before it (so a series that ended is not carried forward by the lookback).
+  // <= end, for rebuilding history. A point appears only for series whose newest sample is less
+  // than `window` old (so a series that ended, or a sample the lookback repeats, is not carried
+  // past one spacing); window = step counts each sample once when the hub samples every step.
   // kFailedPrecondition when the source keeps no history (exporters).
   [[nodiscard]] virtual Result<std::vector<SampleSet>> CollectRange(Timestamp start, Timestamp end,
-                                                                    Nanos step) = 0;
+                                                                    Nanos step, Nanos window) = 0;
+
+  // Returns how far apart the hub's samples are in [from, to), worked out from the raw sample
+  // timestamps of its densest device series (SpacingOfTimestamps); nullopt when the window holds
+  // fewer than two samples of it, or the source cannot tell (exporters: the collector's own
+  // scrapes are the samples). Errors as Collect.
+  [[nodiscard]] virtual Result<std::optional<Nanos>> ProbeSpacing(Timestamp /*from*/,
+                                                                  Timestamp /*to*/) {
+    return std::optional<Nanos>();
+  }
+
+  // From now on, Collect shows only series whose newest sample is less than `window` old (zero:
+  // whatever the source's own lookback shows). A sample repeated by Prometheus' 5-minute lookback
+  // after its series ended is then not seen again past its spacing.
+  virtual void set_fresh_within(Nanos /*window*/) {}
 
   virtual bool has_history() const = 0;
   // Names the source for messages: its URL(s), credentials masked (RedactUrl).
@@ -45,16 +61,23 @@ class PrometheusSnapshotSource : public SnapshotSource {
  public:
   explicit PrometheusSnapshotSource(PrometheusSourceOptions options)
       : source_(std::move(options)) {}
+  // With a freshness window set, each family as `SEL and last_over_time(SEL[window - 1ms])`.
   Status Collect(Timestamp at, Mapper* mapper) override;
-  // Each family as `SEL and last_over_time(SEL[step - 1ms])`: the left side keeps the metric
-  // name (the unit depends on it), the right side drops points whose newest sample is a step or
-  // more old.
-  Result<std::vector<SampleSet>> CollectRange(Timestamp start, Timestamp end, Nanos step) override;
+  // Each family as `SEL and last_over_time(SEL[window - 1ms])`: the left side keeps the metric
+  // name (the unit depends on it), the right side drops points whose newest sample is a window
+  // or more old.
+  Result<std::vector<SampleSet>> CollectRange(Timestamp start, Timestamp end, Nanos step,
+                                              Nanos window) override;
+  // Two small queries: `topk(1, count_over_time(FB_USED[w]))` finds the series with the most
+  // samples in the window, then that series' raw samples (a range selector) give the spacing.
+  Result<std::optional<Nanos>> ProbeSpacing(Timestamp from, Timestamp to) override;
+  void set_fresh_within(Nanos window) override { fresh_within_ = window; }
   bool has_history() const override { return true; }
   std::string Describe() const override { return RedactUrl(source_.url()); }
 
  private:
   PrometheusSource source_;
+  Nanos fresh_within_{0};
 };
 
 // One scrape of every exporter target.
@@ -62,7 +85,7 @@ class ExporterSnapshotSource : public SnapshotSource {
  public:
   explicit ExporterSnapshotSource(ExporterSourceOptions options);
   Status Collect(Timestamp at, Mapper* mapper) override;
-  Result<std::vector<SampleSet>> CollectRange(Timestamp, Timestamp, Nanos) override;
+  Result<std::vector<SampleSet>> CollectRange(Timestamp, Timestamp, Nanos, Nanos) override;
   bool has_history() const override { return false; }
   std::string Describe() const override { return describe_; }
 

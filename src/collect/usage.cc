@@ -65,6 +65,8 @@ void UsageSums::Add(const UsageSums& o) {
   AddKnown(memory, o.memory);
   AddKnown(energy, o.energy);
   samples += o.samples;
+  observed += o.observed;
+  unobserved += o.unobserved;
 }
 
 namespace {
@@ -92,14 +94,19 @@ void SetSums(const UsageFields& f, const UsageSums& u, model::Record& r) {
   r.values[f.sums[4]] = Real(u.memory);
   r.values[f.sums[5]] = Real(u.energy);
   r.values[f.sums[6]] = u.samples;
+  r.values[f.sums[7]] = u.observed;
+  r.values[f.sums[8]] = u.unobserved;
 }
 
 // What one sample of one unit (a whole GPU, or a MIG slice with its compute `share`) adds:
 // calls add(namespace, sums) once per distinct project among its holders (their shares summed),
-// or add(nullptr, sums) for a unit nobody holds.
+// or add(nullptr, sums) for a unit nobody holds. `unobserved` seconds of a gap in the same hour
+// go to the holders when `to_holders`, else to the unallocated row (add(nullptr, ...) even for a
+// held unit).
 template <typename AddFn>
 void UnitSample(const DeviceReadings& readings, double share, const std::vector<Holder>& holders,
-                double energy_joules, double step_seconds, AddFn add) {
+                double energy_joules, double step_seconds, double unobserved, bool to_holders,
+                AddFn add) {
   const double activity = Activity(readings);
   const double memory = readings.Get(Signal::kFbUsed);
   const size_t k = holders.empty() ? 1 : holders.size();
@@ -108,6 +115,8 @@ void UnitSample(const DeviceReadings& readings, double share, const std::vector<
   if (holders.empty()) {
     UsageSums u;
     u.samples = 1;
+    u.observed = part;
+    u.unobserved = unobserved;
     if (!std::isnan(activity)) u.active = part * share * activity;
     if (!std::isnan(memory)) u.memory = memory * part;
     u.energy = energy;
@@ -121,6 +130,8 @@ void UnitSample(const DeviceReadings& readings, double share, const std::vector<
     UsageSums u;
     u.samples = 1;
     u.allocated = part;
+    u.observed = part;
+    if (to_holders) u.unobserved = unobserved / static_cast<double>(k);
     if (!std::isnan(share)) u.gpu_equivalent = part * share;
     if (!std::isnan(activity) && !std::isnan(share)) {
       u.active = part * share * activity;
@@ -137,21 +148,73 @@ void UnitSample(const DeviceReadings& readings, double share, const std::vector<
     }
   }
   for (const auto& [ns, u] : per_project) add(ns, u);
+  if (!to_holders && unobserved > 0) {
+    UsageSums u;
+    u.allocated = 0;
+    u.unobserved = unobserved;
+    add(static_cast<const std::string*>(nullptr), u);
+  }
 }
 
-// Calls row(gpu, device_key, ns, sums) for what the sample `snap` at `t` adds to each usage row
-// (ns null: the unit's unallocated row), unit after unit, until it returns false.
+// Calls row(gpu, device_key, ns, hour, sums) for what the sample `snap` at `t` adds to each
+// usage row (ns null: the unit's unallocated row), unit after unit, until it returns false. With
+// `gaps`, a unit's unobserved time before t adds rows to the hours before hour(t) it falls in
+// (unobserved seconds alone), and to hour(t)'s rows with the sample.
 template <typename RowFn>
 void ForEachSampleRow(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* energy,
-                      RowFn row) {
+                      GapTracker* gaps, RowFn row) {
   const double step_seconds = std::chrono::duration<double>(step).count();
+  const Timestamp hour = FloorToHour(t);
   bool more = true;
   auto unit = [&](const GpuEntry& gpu, const std::string& device_key,
                   const DeviceReadings& readings, double share, const std::vector<Holder>& holders,
                   double joules) {
-    UnitSample(readings, share, holders, joules, step_seconds,
+    double unobserved_now = 0;
+    bool to_holders = false;
+    if (gaps) {
+      auto gap = gaps->Seen(device_key, GapTracker::HoldersHash(holders), t, step);
+      if (gap) {
+        to_holders = gap->same_holders && !holders.empty();
+        const NodeEntry& node = snap.nodes[gpu.node];
+        gaps->AddFound({device_key, snap.clusters[node.cluster].name, node.name,
+                        to_holders ? holders.front().ns : std::string(), gap->from, gap->to});
+        // The parts of the gap in earlier hours, each its own row (unobserved seconds alone).
+        for (Timestamp h = FloorToHour(gap->from); h < hour && more; h += std::chrono::hours(1)) {
+          const Timestamp a = std::max(h, gap->from);
+          const Timestamp b = std::min(h + std::chrono::hours(1), gap->to);
+          if (b <= a) continue;
+          const double seconds = std::chrono::duration<double>(b - a).count();
+          UsageSums u;
+          if (!to_holders) {
+            u.unobserved = seconds;
+            more = row(gpu, device_key, static_cast<const std::string*>(nullptr), h, u);
+            continue;
+          }
+          u.unobserved = seconds / static_cast<double>(holders.size());
+          std::vector<const std::string*> done;
+          for (const Holder& holder : holders) {
+            if (std::find_if(done.begin(), done.end(),
+                             [&](const std::string* d) { return *d == holder.ns; }) != done.end()) {
+              continue;
+            }
+            done.push_back(&holder.ns);
+            UsageSums mine = u;
+            mine.unobserved *= static_cast<double>(
+                std::count_if(holders.begin(), holders.end(),
+                              [&](const Holder& o) { return o.ns == holder.ns; }));
+            if (more) more = row(gpu, device_key, &holder.ns, h, mine);
+          }
+        }
+        if (gap->to > hour) {
+          unobserved_now =
+              std::chrono::duration<double>(gap->to - std::max(hour, gap->from)).count();
+        }
+      }
+    }
+    if (!more) return false;
+    UnitSample(readings, share, holders, joules, step_seconds, unobserved_now, to_holders,
                [&](const std::string* ns, const UsageSums& u) {
-                 if (more) more = row(gpu, device_key, ns, u);
+                 if (more) more = row(gpu, device_key, ns, hour, u);
                });
     return more;
   };
@@ -179,14 +242,66 @@ void ForEachSampleRow(const Snapshot& snap, Timestamp t, Nanos step, EnergyTrack
 
 }  // namespace
 
-void UsageAccumulator::Add(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* energy) {
-  const Timestamp hour = FloorToHour(t);
-  const std::string hour_text = FormatRfc3339(hour);
-  ForEachSampleRow(snap, t, step, energy,
+std::vector<model::Record> GapRecords(const std::string& hub,
+                                      const std::vector<GapTracker::Found>& found,
+                                      std::string_view cause) {
+  const model::Model& m = *model::FindModel("gap");
+  std::vector<model::Record> out;
+  out.reserve(found.size());
+  for (const GapTracker::Found& f : found) {
+    model::Record r(m);
+    r.Set("key", f.device_key + "|" + FormatRfc3339(f.from));
+    r.Set("hub", hub);
+    r.Set("cluster", f.cluster);
+    if (!f.project.empty()) r.Set("project", f.project);
+    r.Set("node", f.node);
+    r.Set("device_key", f.device_key);
+    r.Set("started_at", ToUnixNanos(f.from));
+    r.Set("ended_at", ToUnixNanos(f.to));
+    r.Set("seconds", std::chrono::duration<double>(f.to - f.from).count());
+    r.Set("cause", std::string(cause));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+uint64_t GapTracker::HoldersHash(const std::vector<Holder>& holders) {
+  uint64_t h = 0;
+  for (const Holder& holder : holders) {
+    h = h * 1'000'003 + std::hash<std::string>{}(holder.ns) + 1;
+  }
+  return h;
+}
+
+std::optional<GapTracker::Gap> GapTracker::Seen(std::string_view device_key, uint64_t holders,
+                                                Timestamp t, Nanos step) {
+  const int64_t t_ns = ToUnixNanos(t);
+  auto [it, fresh] = last_.try_emplace(std::hash<std::string_view>{}(device_key));
+  Coverage& c = it->second;
+  if (!fresh && c.t != t_ns) {  // a new sample: the stored one becomes the one before
+    c.before_end = c.end;
+    c.before_holders = c.holders;
+    c.has_before = true;
+  } else if (fresh) {
+    c.has_before = false;
+  }
+  c.t = t_ns;
+  c.end = t_ns + step.count();
+  c.holders = holders;
+  if (!c.has_before || c.before_end >= t_ns) return std::nullopt;
+  return Gap{Timestamp(Nanos(c.before_end)), t, c.before_holders == holders};
+}
+
+void UsageAccumulator::Add(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* energy,
+                           GapTracker* gaps) {
+  const Timestamp sample_hour = FloorToHour(t);
+  const std::string sample_hour_text = FormatRfc3339(sample_hour);
+  ForEachSampleRow(snap, t, step, energy, gaps,
                    [&](const GpuEntry& gpu, const std::string& device_key, const std::string* ns,
-                       const UsageSums& u) {
+                       Timestamp hour, const UsageSums& u) {
                      auto [it, inserted] = rows_.try_emplace(
-                         RowKey(device_key, ns ? std::string_view(*ns) : "", hour_text));
+                         RowKey(device_key, ns ? std::string_view(*ns) : "",
+                                hour == sample_hour ? sample_hour_text : FormatRfc3339(hour)));
                      Row& row = it->second;
                      if (inserted) {
                        const NodeEntry& node = snap.nodes[gpu.node];
@@ -205,20 +320,20 @@ void UsageAccumulator::Add(const Snapshot& snap, Timestamp t, Nanos step, Energy
 }
 
 Status ForEachUsageRow(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* energy,
-                       const std::function<Status(model::Record&&)>& emit) {
+                       GapTracker* gaps, const std::function<Status(model::Record&&)>& emit) {
   const UsageFields& f = UsageFields::Get();
-  const Timestamp hour = FloorToHour(t);
-  const std::string hour_text = FormatRfc3339(hour);
-  const int64_t hour_ns = ToUnixNanos(hour);
+  const Timestamp sample_hour = FloorToHour(t);
+  const std::string sample_hour_text = FormatRfc3339(sample_hour);
   Status st = Ok();
-  ForEachSampleRow(snap, t, step, energy,
+  ForEachSampleRow(snap, t, step, energy, gaps,
                    [&](const GpuEntry& gpu, const std::string& device_key, const std::string* ns,
-                       const UsageSums& u) {
+                       Timestamp hour, const UsageSums& u) {
                      const NodeEntry& node = snap.nodes[gpu.node];
                      model::Record r(f.m);
                      r.values[f.key] = UsageAccumulator::RowKey(
-                         device_key, ns ? std::string_view(*ns) : "", hour_text);
-                     r.values[f.hour] = hour_ns;
+                         device_key, ns ? std::string_view(*ns) : "",
+                         hour == sample_hour ? sample_hour_text : FormatRfc3339(hour));
+                     r.values[f.hour] = ToUnixNanos(hour);
                      r.values[f.hub] = snap.hub;
                      r.values[f.cluster] = snap.clusters[node.cluster].name;
                      if (ns) r.values[f.project] = *ns;
@@ -257,7 +372,8 @@ std::span<const int> UsageAccumulator::SumFields() {
     const model::Model& m = *model::FindModel("usage");
     std::vector<int> out;
     for (const char* f : {"allocated_seconds", "gpu_equivalent_seconds", "active_seconds",
-                          "idle_seconds", "memory_byte_seconds", "energy_joules", "samples"}) {
+                          "idle_seconds", "memory_byte_seconds", "energy_joules", "samples",
+                          "observed_seconds", "unobserved_seconds"}) {
       out.push_back(m.FieldIndex(f));
     }
     return out;

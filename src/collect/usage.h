@@ -13,6 +13,12 @@
 //   idle_seconds           += step * share / k              (activity known and zero)
 //   memory_byte_seconds    += memory_used_bytes * step / k  (memory known)
 //   energy_joules          += energy * share / k            (see EnergyTracker)
+//   observed_seconds       += step / k                      (the time the sample covers)
+// Completeness (GapTracker): when a device's next sample comes later than its last one covered,
+// the time between is unobserved: never counted as held, active or idle, but added to
+// unobserved_seconds of the hours it falls in. It is charged to the project(s) holding the device
+// when the same projects hold it on both sides of the gap (their holding was known to go on),
+// else to the device's unallocated row.
 // A unit without holders adds to the row whose project is null (unallocated time): its
 // allocated, GPU-equivalent and idle seconds stay 0; activity, memory and energy still count.
 // A sum no sample could contribute to stays null (unknown), never zero.
@@ -20,6 +26,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -58,10 +65,58 @@ class EnergyTracker {
   KeyArena uuids_;
 };
 
+// Where each device's samples left time uncovered. Memory: 32 bytes and a hash entry per device.
+class GapTracker {
+ public:
+  struct Gap {
+    Timestamp from, to;         // the uncovered time [from, to)
+    bool same_holders = false;  // the projects holding the device before and after it agree
+  };
+  // Records that `device_key` was sampled at t, covering [t, t + step), held by projects whose
+  // names hash to `holders` (HoldersHash); returns the uncovered time between the end of its
+  // previous sample and t, if any. Asking again for the same t (a sync retried after its
+  // transaction failed) gives the same answer.
+  std::optional<Gap> Seen(std::string_view device_key, uint64_t holders, Timestamp t, Nanos step);
+  // Forgets every device (after history was rebuilt around a gap, nothing is missing).
+  void Clear() {
+    last_.clear();
+    found_.clear();
+  }
+
+  // A gap as the usage rows charged it, for a "gap" row.
+  struct Found {
+    std::string device_key, cluster, node;
+    std::string project;  // the (first) holder charged; empty: unallocated time
+    Timestamp from, to;
+  };
+  void AddFound(Found f) { found_.push_back(std::move(f)); }
+  // Returns the gaps found since the last call (or Clear) and forgets them.
+  std::vector<Found> TakeFound() { return std::exchange(found_, {}); }
+
+  // A hash of the projects (namespaces) holding a unit, in order; 0 for none.
+  static uint64_t HoldersHash(const std::vector<Holder>& holders);
+
+ private:
+  struct Coverage {
+    int64_t t = 0, end = 0;  // the last sample and the end of what it covers (Unix nanos)
+    uint64_t holders = 0;
+    int64_t before_end = 0;  // the coverage before it (what a repeat of `t` is measured from)
+    uint64_t before_holders = 0;
+    bool has_before = false;
+  };
+  std::unordered_map<uint64_t, Coverage> last_;  // by hash of the device key
+  std::vector<Found> found_;
+};
+
+// The "gap" records of `found` for hub `hub`, each with `cause`.
+std::vector<model::Record> GapRecords(const std::string& hub,
+                                      const std::vector<GapTracker::Found>& found,
+                                      std::string_view cause);
+
 // What samples add to one usage row. NaN: unknown (no sample could contribute).
 struct UsageSums {
   double allocated = 0, gpu_equivalent = 0, active = kUnknown, idle = 0, memory = kUnknown,
-         energy = kUnknown;
+         energy = kUnknown, observed = 0, unobserved = 0;
   int64_t samples = 0;
   // Adds `o` field by field; an unknown sum plus a known one is the known one.
   void Add(const UsageSums& o);
@@ -71,15 +126,18 @@ struct UsageSums {
 // `snap` taken at `t` adds to, holding as its sums what this one sample adds (with every
 // descriptive field set), unit after unit, never the same key twice: what
 // Writer::UpsertAdding(usage, records, UsageAccumulator::SumFields()) adds to the stored hour.
-// `energy` as in UsageAccumulator::Add. Stops at the first error `emit` returns.
+// `energy` and `gaps` as in UsageAccumulator::Add; the unobserved time of a gap adds to rows of
+// the hours it falls in (earlier hours than t's among them). Stops at the first error `emit`
+// returns.
 Status ForEachUsageRow(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* energy,
-                       const std::function<Status(model::Record&&)>& emit);
+                       GapTracker* gaps, const std::function<Status(model::Record&&)>& emit);
 
 class UsageAccumulator {
  public:
   // Adds the sample `snap` taken at `t` standing for [t, t + step). `energy` may be null (energy
-  // then comes from power alone).
-  void Add(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* energy);
+  // then comes from power alone); `gaps` may be null (no unobserved time is found).
+  void Add(const Snapshot& snap, Timestamp t, Nanos step, EnergyTracker* energy,
+           GapTracker* gaps = nullptr);
 
   // Returns one "usage" record per (device, project, hour) touched, in no particular order.
   std::vector<model::Record> Records() const;

@@ -133,26 +133,27 @@ TEST(Usage, RowsOfEachSampleAddUpToTheAccumulatedHour) {
     s.gpus[0].readings.values[static_cast<int>(Signal::kEnergy)] = 1000.0 * (i + 1);
     straight.Add(s, t, minutes(1), &energy_a);
     std::set<std::string> keys;
-    auto st = ForEachUsageRow(s, t, minutes(1), &energy_b, [&](model::Record&& r) -> Status {
-      EXPECT_TRUE(keys.insert(r.Key()).second) << "twice in one sample: " << r.Key();
-      auto [it, fresh] = added.try_emplace(r.Key(), r);
-      if (fresh) return Ok();
-      for (int f : sums) {
-        double a = NAN, b = NAN;
-        const bool has_a = model::AsDouble(it->second.values[f], &a);
-        const bool has_b = model::AsDouble(r.values[f], &b);
-        if (!has_b) continue;
-        if (!has_a) {
-          it->second.values[f] = r.values[f];
-        } else if (std::holds_alternative<int64_t>(r.values[f])) {
-          it->second.values[f] =
-              std::get<int64_t>(it->second.values[f]) + std::get<int64_t>(r.values[f]);
-        } else {
-          it->second.values[f] = a + b;
-        }
-      }
-      return Ok();
-    });
+    auto st =
+        ForEachUsageRow(s, t, minutes(1), &energy_b, nullptr, [&](model::Record&& r) -> Status {
+          EXPECT_TRUE(keys.insert(r.Key()).second) << "twice in one sample: " << r.Key();
+          auto [it, fresh] = added.try_emplace(r.Key(), r);
+          if (fresh) return Ok();
+          for (int f : sums) {
+            double a = NAN, b = NAN;
+            const bool has_a = model::AsDouble(it->second.values[f], &a);
+            const bool has_b = model::AsDouble(r.values[f], &b);
+            if (!has_b) continue;
+            if (!has_a) {
+              it->second.values[f] = r.values[f];
+            } else if (std::holds_alternative<int64_t>(r.values[f])) {
+              it->second.values[f] =
+                  std::get<int64_t>(it->second.values[f]) + std::get<int64_t>(r.values[f]);
+            } else {
+              it->second.values[f] = a + b;
+            }
+          }
+          return Ok();
+        });
     ASSERT_TRUE(st);
     EXPECT_EQ(keys.size(), 3u);  // GPU-1 for a and for b, GPU-2 unallocated
   }
@@ -183,12 +184,58 @@ TEST(Usage, RowsOfEachSampleAddUpToTheAccumulatedHour) {
 TEST(Usage, ForEachUsageRowStopsAtTheFirstError) {
   Snapshot s = OneGpu(0.5, {{"a", "p1", "c"}, {"b", "p2", "c"}});
   int calls = 0;
-  auto st = ForEachUsageRow(s, kHour, minutes(1), nullptr, [&](model::Record&&) -> Status {
+  auto st = ForEachUsageRow(s, kHour, minutes(1), nullptr, nullptr, [&](model::Record&&) -> Status {
     ++calls;
     return Fail(ErrorCode::kUnavailable, "down");
   });
   EXPECT_FALSE(st);
   EXPECT_EQ(calls, 1);
+}
+
+// Time between two samples of a device that no sample covers is unobserved: charged to the
+// project holding the device on both sides, else to the unallocated row; split at hours; never
+// counted as held. A repeated sample time gives the same answer.
+TEST(Usage, GapsBetweenSamplesAreUnobservedAndChargedByTheHolderRule) {
+  Snapshot held = OneGpu(0.5, {{"a", "p1", "c"}});
+  Snapshot other = OneGpu(0.5, {{"b", "p2", "c"}});
+  GapTracker gaps;
+  UsageAccumulator u;
+  const Timestamp h0 = kHour, h1 = kHour + std::chrono::hours(1);
+  u.Add(held, h0, minutes(1), nullptr, &gaps);
+  u.Add(held, h0 + minutes(1), minutes(1), nullptr, &gaps);
+  u.Add(held, h0 + minutes(10), minutes(1), nullptr, &gaps);  // 8 minutes missed, same holder
+  u.Add(held, h0 + minutes(58), minutes(1), nullptr, &gaps);  // 47 minutes missed
+  u.Add(other, h1 + minutes(5), minutes(1), nullptr, &gaps);  // 6 minutes missed, holder changed
+  std::map<std::string, model::Record> rows;
+  for (auto& r : u.Records()) rows.emplace(r.Key(), r);
+  const std::string gpu = GpuKeyOf(held, 0);
+  const auto& a0 = rows.at(UsageAccumulator::RowKey(gpu, "a", h0));
+  EXPECT_DOUBLE_EQ(D(a0, "observed_seconds"), 4 * 60.0);
+  EXPECT_DOUBLE_EQ(D(a0, "unobserved_seconds"), (8 + 47) * 60.0);
+  EXPECT_DOUBLE_EQ(D(a0, "allocated_seconds"), 4 * 60.0);
+  // The gap [0:59, 1:05) under a change of holder: unallocated, split at the hour.
+  const auto& free0 = rows.at(UsageAccumulator::RowKey(gpu, "", h0));
+  EXPECT_DOUBLE_EQ(D(free0, "unobserved_seconds"), 60.0);
+  EXPECT_DOUBLE_EQ(D(free0, "allocated_seconds"), 0.0);
+  const auto& free1 = rows.at(UsageAccumulator::RowKey(gpu, "", h1));
+  EXPECT_DOUBLE_EQ(D(free1, "unobserved_seconds"), 5 * 60.0);
+  const auto& b1 = rows.at(UsageAccumulator::RowKey(gpu, "b", h1));
+  EXPECT_DOUBLE_EQ(D(b1, "unobserved_seconds"), 0.0);
+  EXPECT_DOUBLE_EQ(D(b1, "observed_seconds"), 60.0);
+  EXPECT_EQ(rows.size(), 4u);
+
+  // A retried sample time sees the same gap again; a sample right after the last has none.
+  GapTracker again;
+  ASSERT_FALSE(again.Seen("d", 1, h0, minutes(1)));
+  auto gap = again.Seen("d", 1, h0 + minutes(5), minutes(1));
+  ASSERT_TRUE(gap);
+  EXPECT_EQ(gap->from, h0 + minutes(1));
+  EXPECT_EQ(gap->to, h0 + minutes(5));
+  EXPECT_TRUE(gap->same_holders);
+  auto retried = again.Seen("d", 1, h0 + minutes(5), minutes(1));
+  ASSERT_TRUE(retried);
+  EXPECT_EQ(retried->from, gap->from);
+  EXPECT_FALSE(again.Seen("d", 2, h0 + minutes(6), minutes(1)));
 }
 
 }  // namespace

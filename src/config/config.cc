@@ -426,6 +426,7 @@ Result<Config> Load(const Sources& sources) {
       HubConfig hub;
       h.String("name", &hub.name);
       h.String("default_cluster", &hub.default_cluster);
+      h.Duration("spacing", &hub.spacing);
       h.File("bearer_token_file", &hub.bearer_token_file);
       h.Object("tls", [&](Reader& t) { ReadTls(t, &hub.tls); });
       h.Object("prometheus", [&](Reader& p) {
@@ -598,6 +599,7 @@ std::string ToYaml(const Config& c) {
   for (const auto& h : c.hubs) {
     out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << h.name;
     out << YAML::Key << "default_cluster" << YAML::Value << h.default_cluster;
+    if (h.spacing.count() > 0) out << YAML::Key << "spacing" << YAML::Value << secs(h.spacing);
     if (!h.prometheus.url.empty()) {
       const auto& p = h.prometheus;
       out << YAML::Key << "prometheus" << YAML::Value << YAML::BeginMap;

@@ -44,6 +44,9 @@ struct ExporterConfig {
 struct HubConfig {
   std::string name;
   std::string default_cluster;  // for series without a `cluster` label; default: the hub's name
+  // How far apart the hub's samples are, for windows with too few samples to work it out from
+  // their timestamps (spacing: 5m). Zero (absent): the last value worked out, else the interval.
+  std::chrono::milliseconds spacing{0};
   PrometheusConfig prometheus;
   std::vector<ExporterConfig> exporters;
   std::string bearer_token_file;  // for the exporters

@@ -33,6 +33,8 @@ TEST(Config, LoadsTheDocumentedShape) {
   ASSERT_EQ(c->hubs.size(), 2u);
   EXPECT_EQ(c->hubs[0].prometheus.oauth2.client_id, "collector");
   EXPECT_EQ(c->hubs[0].default_cluster, "moc");
+  EXPECT_EQ(c->hubs[0].spacing, std::chrono::minutes(5));
+  EXPECT_EQ(c->hubs[1].spacing.count(), 0);  // absent: worked out from sample timestamps
   EXPECT_EQ(c->hubs[1].exporters[0].cluster, "c1");
   EXPECT_EQ(c->auth.grants_source, "claims");
   EXPECT_EQ(c->otlp.headers.at("X-Scope-OrgID"), "tenant-secret");

@@ -99,17 +99,25 @@ std::vector<Model> BuildRegistry() {
   {
     Model m{"hub", "Hub", "hub",
             "A source of metrics: one ACM/Observatorium hub and its clusters."};
-    m.fields = {Key("Natural key, HUB-{hub}."),
-                F("name", FieldType::kString, kRequired | kText | kFilterable, "Hub name.", "", "",
-                  "hubName"),
-                F("display_name", FieldType::kString, kText | kEditable, "Name shown to people."),
-                F("description", FieldType::kString, kSearchable | kEditable, "Free text."),
-                F("last_sync_at", FieldType::kTime, kSortable, "Start of the last sync attempt."),
-                F("last_sync_ok_at", FieldType::kTime, kSortable | kFilterable,
-                  "Evaluation time of the last successful sync."),
-                F("last_error", FieldType::kString, kNone, "Error of the last failed sync."),
-                F("usage_through", FieldType::kTime, kSortable,
-                  "Evaluation time of the last sample counted into usage history.")};
+    m.fields = {
+        Key("Natural key, HUB-{hub}."),
+        F("name", FieldType::kString, kRequired | kText | kFilterable, "Hub name.", "", "",
+          "hubName"),
+        F("display_name", FieldType::kString, kText | kEditable, "Name shown to people."),
+        F("description", FieldType::kString, kSearchable | kEditable, "Free text."),
+        F("last_sync_at", FieldType::kTime, kSortable, "Start of the last sync attempt."),
+        F("last_sync_ok_at", FieldType::kTime, kSortable | kFilterable,
+          "Evaluation time of the last successful sync."),
+        F("last_error", FieldType::kString, kNone, "Error of the last failed sync."),
+        F("usage_through", FieldType::kTime, kSortable,
+          "Evaluation time of the last sample counted into usage history."),
+        F("sample_spacing_seconds", FieldType::kReal, kNum,
+          "How far apart the hub's samples are, worked out from their timestamps over the "
+          "hour before the last sync; each sample counts for this long. Null until known.",
+          "s", "SEC", "sampleSpacing"),
+        F("spacing_assumed", FieldType::kBool, kFilterable,
+          "True when too few samples were there to work the spacing out, and the "
+          "configured hubs[].spacing, the last known value or the sync interval was used.")};
     AddLifecycle(m.fields, "active, stale or gone");
     m.scope = {"name", "", "", "", "", true};
     models.push_back(std::move(m));
@@ -271,10 +279,46 @@ std::vector<Model> BuildRegistry() {
         F("memory_byte_seconds", FieldType::kReal, kNum, "Memory held integrated over time.",
           "byte.s", "", "memoryByteSeconds"),
         F("energy_joules", FieldType::kReal, kNum, "Energy used.", "J", "JOU", "energy"),
-        F("samples", FieldType::kInt, kNum, "Samples that made this row.")};
+        F("samples", FieldType::kInt, kNum, "Samples that made this row."),
+        F("observed_seconds", FieldType::kReal, kNum,
+          "Device-seconds its samples cover (each sample counts for the hub's sample spacing; a "
+          "time-shared device's seconds are split among its holders).",
+          "s", "SEC", "observedSeconds"),
+        F("unobserved_seconds", FieldType::kReal, kNum,
+          "Device-seconds no sample covers between two samples of the device (an outage, a dead "
+          "exporter): counted neither as held nor as idle. Charged to the project holding the "
+          "device on both sides of the gap, else to the unallocated row.",
+          "s", "SEC", "unobservedSeconds")};
     m.scope = {"hub", "cluster", "project", "", "", false};
     m.time_field = "hour";
     m.partition_field = "hour";
+    models.push_back(std::move(m));
+  }
+  {
+    Model m{
+        "gap", "ObservationGap", "observation_gap",
+        "A stretch of time in which a GPU or slice had no sample: unobserved, in no GPU-hours."};
+    m.entity = false;
+    m.fields = {
+        Key("Device key and start, {device_key}|{started_at RFC 3339}."),
+        HubRef(),
+        ClusterRef(),
+        ProjectRef("Namespace of the project the gap is charged to (it held the device on both "
+                   "sides of the gap); null when charged to unallocated time."),
+        F("node", FieldType::kString, kFacet, "Host name.", "", "", "nodeName"),
+        F("device_key", FieldType::kString, kRequired | kFilterable, "Key of the GPU or slice."),
+        F("started_at", FieldType::kTime, kRequired | kSortable | kFilterable,
+          "End of the time the device's last sample before the gap covered.", "", "", "observedAt"),
+        F("ended_at", FieldType::kTime, kRequired | kSortable | kFilterable,
+          "Time of the device's first sample after the gap."),
+        F("seconds", FieldType::kReal, kNum, "Length of the gap.", "s", "SEC", "duration"),
+        F("cause", FieldType::kString, kFacet,
+          "Why no sample covers it: sync failed (the hub could not be collected and keeps no "
+          "history), device missing (the hub answered without the device), or no sample in "
+          "history (a backfill found none).")};
+    m.scope = {"hub", "cluster", "project", "", "", false};
+    m.time_field = "started_at";
+    m.partition_field = "started_at";
     models.push_back(std::move(m));
   }
   {

@@ -26,8 +26,11 @@ export async function mount(root) {
     el('div', { class: 'grid' }, month.section, holds.section, models.section, sessions.section));
 
   const drawMonth = async () => {
-    const res = await api('usage', { groupBy: 'project', from: monthStart.toISOString(), to: new Date().toISOString(), step: 'day', ...scope });
+    const window = { groupBy: 'project', from: monthStart.toISOString(), to: new Date().toISOString(), ...scope };
+    const [res, whole] = await Promise.all([api('usage', { ...window, step: 'day' }), api('usage', window)]);
     const rows = res.rows.sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+    // Completeness of the month: the share of its held time that samples covered.
+    const observed = whole.rows.length ? whole.rows[0].observed_fraction : null;
     const sum = (f) => rows.reduce((s, r) => s + (r[f] || 0), 0);
     const alloc = sum('gpu_equivalent_hours');
     const active = sum('active_gpu_hours');
@@ -39,7 +42,8 @@ export async function mount(root) {
         tile('Efficiency', alloc > 0 ? pct(active / alloc) : '—', `${monthName} to date`, { id: 'tile-month-efficiency', detail: 'active ÷ allocated', tone: alloc > 0 && active / alloc < 0.2 ? 'warn' : '' }),
         tile('Idle held', gpuHours(idle), `${monthName} to date`, { detail: 'allocated with 0 % activity', tone: idle > 0 ? 'warn' : '' }),
         tile('Energy', energy(sum('energy_joules')), `${monthName} to date`),
-        tile('Holding now', num(p.gpus_allocated, 2), 'GPU-equivalents, now')),
+        tile('Holding now', num(p.gpus_allocated, 2), 'GPU-equivalents, now'),
+        tile('Observed', observed == null ? '—' : pct(observed, 1), `${monthName} to date`, { id: 'tile-month-observed', detail: 'share of the time samples covered; the rest is in no GPU-hours', tone: observed != null && observed < 0.99 ? 'warn' : '' })),
       timeChart(rows.map((r) => Date.parse(r.time) / 1000), [
         { label: 'Allocated', unit: 'GPU·h per day', values: rows.map((r) => r.gpu_equivalent_hours ?? 0), bars: true, fmt: (v) => num(v, 1) },
         { label: 'Active', unit: 'GPU·h per day', values: rows.map((r) => r.active_gpu_hours ?? 0), bars: true, fmt: (v) => num(v, 1) },
@@ -52,6 +56,7 @@ export async function mount(root) {
       { label: 'Allocated', unit: 'GPU·h', num: true, value: (r) => num(r.gpu_equivalent_hours, 1) },
       { label: 'Active', unit: 'GPU·h', num: true, value: (r) => num(r.active_gpu_hours, 1) },
       { label: 'Efficiency', unit: '%', num: true, value: (r) => pct(r.efficiency) },
+      { label: 'Observed', unit: '%', num: true, value: (r) => (r.observed_fraction == null ? '—' : pct(r.observed_fraction)) },
     ], res.rows, { caption: 'GPU-hours by GPU model', emptyTitle: 'No usage this month yet.' }));
   };
   const drawHolds = async () => {
