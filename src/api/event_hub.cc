@@ -211,6 +211,12 @@ void RunWakeups(Wakeups& wakeups) {
 
 EventHub::EventHub(store::Store& store, EventHubOptions options)
     : core_(std::make_shared<Core>(&store, std::move(options))) {
+  // Streams may open as soon as the hub exists; when the feed cannot be read yet the reader
+  // keeps trying and Open answers kUnavailable meanwhile.
+  if (auto last = store.LastChangeSeq()) {
+    core_->position = *last;
+    core_->started = true;
+  }
   reader_ = std::thread([this] { Loop(); });
 }
 
@@ -279,6 +285,13 @@ void EventHub::Loop() {
   // Start at the feed's newest change; until it can be read no stream opens.
   int64_t position = 0;
   for (;;) {
+    {
+      std::lock_guard lock(core.mu);
+      if (core.started) {
+        position = core.position;
+        break;
+      }
+    }
     auto last = core.store->LastChangeSeq();
     std::unique_lock lock(core.mu);
     if (core.stopped) return;

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <vector>
 
 #include <fmt/format.h>
@@ -37,6 +39,16 @@
 
 namespace aitelemetry::cli {
 namespace {
+
+// Returns the contents of `path` without trailing whitespace; "" when it cannot be read.
+std::string ReadTrimmed(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
 
 // Shared state of a running process.
 struct Services {

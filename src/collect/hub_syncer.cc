@@ -304,10 +304,10 @@ Result<BackfillReport> HubSyncer::Backfill(
     if (!step) {
       auto probed = SpacingOf(hour, std::min(hour + std::chrono::hours(1), to));
       if (!probed) {
-        return Fail(probed.error().code,
-                    RedactUrlsIn(fmt::format("hub {}: backfill of {}: sample spacing: {}",
-                                             options_.hub, FormatRfc3339(hour),
-                                             probed.error().message)));
+        return Fail(
+            probed.error().code,
+            RedactUrlsIn(fmt::format("hub {}: backfill of {}: sample spacing: {}", options_.hub,
+                                     FormatRfc3339(hour), probed.error().message)));
       }
       spacing = *probed;
       grid = GridForSpacing(spacing.value);

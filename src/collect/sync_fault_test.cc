@@ -235,6 +235,12 @@ class FaultyPrometheus {
     const FamilyQuery* families = FamilyQueries(&count);
     const std::string& query = form.count("query") ? form.at("query") : "";
     std::vector<std::string> out;
+    if (path == "/api/v1/query" && query.starts_with("topk(1, count_over_time(")) {
+      // The collector's probe of the hub's sample spacing: this hub shows no raw samples to work
+      // it out from, so the spacing is assumed (the sync interval), as before the probe existed.
+      *result_type = "vector";
+      return out;
+    }
     for (int i = 0; i < count; ++i) {
       const FamilyQuery& f = families[i];
       if (path == "/api/v1/query" && query == f.selector) {

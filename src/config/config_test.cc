@@ -242,8 +242,11 @@ TEST(Config, AlertsAuthenticationKeysAreCheckedAtLoad) {
       {"alerts: {bearer_token_file: /nonexistent/token}\n",
        "config: alerts.bearer_token_file: cannot read file"},
       {"alerts: {jwt_roles: [am]}\n", "config: alerts.jwt_roles: needs auth.issuer"},
-      {"auth: {issuer: 'https://kc.example/realms/r'}\nalerts: {jwt_roles: [am]}\n", ""},
-      {"alerts: {client_subjects: [am]}\n", "config: alerts.client_subjects: needs alerts.client_ca_file"},
+      {"auth: {issuer: 'https://kc.example/realms/r', redirect_url: "
+       "'https://t.example/callback'}\nalerts: {jwt_roles: [am]}\n",
+       ""},
+      {"alerts: {client_subjects: [am]}\n",
+       "config: alerts.client_subjects: needs alerts.client_ca_file"},
       {"alerts: {client_ca_file: " + ca + "}\n",
        "config: alerts.client_ca_file: client certificates need TLS"},
       {"tls: {cert_file: " + ca + ", key_file: " + ca + "}\nalerts: {client_ca_file: " + ca +
@@ -258,12 +261,13 @@ TEST(Config, AlertsAuthenticationKeysAreCheckedAtLoad) {
       EXPECT_TRUE(got) << c.yaml << (got ? "" : got.error().message);
     } else {
       ASSERT_FALSE(got) << c.yaml;
-      EXPECT_NE(got.error().message.find(c.problem), std::string::npos)
-          << c.yaml << "\n" << got.error().message;
+      EXPECT_NE(got.error().message.find(c.problem), std::string::npos) << c.yaml << "\n"
+                                                                        << got.error().message;
     }
   }
   auto env = Load({"",
                    {{"AITELEMETRY_AUTH__ISSUER", "https://kc.example/realms/r"},
+                    {"AITELEMETRY_AUTH__REDIRECT_URL", "https://t.example/callback"},
                     {"AITELEMETRY_ALERTS__JWT_ROLES", "[am, other]"},
                     {"AITELEMETRY_ALERTS__ENABLED", "false"}},
                    {}});

@@ -173,11 +173,12 @@ class AlertsAuth : public ::testing::Test {
     server_ca_ = pki.Path("server-ca.crt");
 
     jwt_ = std::make_unique<Worker>();
-    if (auto p = StartWorker(*jwt_, "jwt",
-                             fmt::format("auth: {{issuer: '{}'}}\n"
-                                         "alerts: {{jwt_roles: [{}]}}\n",
-                                         issuer_, kRole),
-                             false);
+    if (auto p = StartWorker(
+            *jwt_, "jwt",
+            fmt::format("auth: {{issuer: '{}', redirect_url: 'http://127.0.0.1/callback'}}\n"
+                        "alerts: {{jwt_roles: [{}]}}\n",
+                        issuer_, kRole),
+            false);
         !p.empty()) {
       return p;
     }
@@ -428,12 +429,17 @@ TEST_F(AlertsAuth, NonLoopbackWebhookWithoutAuthenticationRefusesToStart) {
     SCOPED_TRACE(role);
     const std::string extra =
         std::string(role) == "all"
-            ? fmt::format(" -c {}",
-                          [&] {
-                            const std::string f = dir_ + "/all-issuer.yaml";
-                            WriteFile(f, fmt::format("auth: {{issuer: '{}'}}\n", issuer_));
-                            return f;
-                          }())
+            ? fmt::format(
+                  " -c {}",
+                  [&] {
+                    const std::string f = dir_ + "/all-issuer.yaml";
+                    WriteFile(
+                        f,
+                        fmt::format(
+                            "auth: {{issuer: '{}', redirect_url: 'http://127.0.0.1/callback'}}\n",
+                            issuer_));
+                    return f;
+                  }())
             : "";
     EXPECT_EQ(
         RunAitelemetry(fmt::format("{} {} --listen 0.0.0.0:{}{}", role, db, FreePort(), extra),
@@ -507,7 +513,7 @@ TEST_F(AlertsAuth, SourceCredentialsReachNoReader) {
   const std::string config = dir_ + "/all.yaml";
   WriteFile(config,
             fmt::format("listen: 127.0.0.1:{0}\ndb: sqlite:{1}/all.db\ninterval: 1s\n"
-                        "auth: {{issuer: '{2}'}}\n"
+                        "auth: {{issuer: '{2}', redirect_url: 'http://127.0.0.1/callback'}}\n"
                         "hubs:\n"
                         "  - name: moc\n"
                         "    prometheus: {{url: 'http://collector:pr0m-s3cret@127.0.0.1:{3}/prom"
