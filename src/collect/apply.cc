@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -185,6 +186,39 @@ class RowWriter {
   int64_t unchanged_ = 0;
 };
 
+// The keys under nodes whose exporter could not be read: the node itself and everything keyed
+// below it (GPUs, slices, allocations and events, whose keys start with the node's key and then
+// "-GPU-"). Node names are DNS names (lower case), so "-GPU-" cannot be part of one.
+class UnreachableKeys {
+ public:
+  UnreachableKeys(const std::string& hub, const std::vector<UnreachableNode>& nodes) {
+    for (const UnreachableNode& n : nodes) keys_.insert(model::NodeKey(hub, n.cluster, n.node));
+  }
+  bool empty() const { return keys_.empty(); }
+  bool Covers(std::string_view key) const {
+    if (keys_.empty()) return false;
+    const size_t node = key.find("-NODE-");
+    if (node == std::string_view::npos) return false;
+    const size_t gpu = key.find("-GPU-", node);
+    return keys_.contains(std::string(key.substr(0, gpu)));
+  }
+
+ private:
+  std::unordered_set<std::string> keys_;
+};
+
+// The hub's last_error while some exporters fail: how many nodes, and the first reasons.
+std::string UnreachableMessage(const std::vector<UnreachableNode>& nodes) {
+  std::string out =
+      fmt::format("{} node(s) unreachable, their devices stale and unobserved:", nodes.size());
+  for (size_t i = 0; i < nodes.size() && i < 3; ++i) {
+    out += fmt::format(" {}/{} ({}){}", nodes[i].cluster, nodes[i].node, nodes[i].error,
+                       i + 1 < nodes.size() ? ";" : "");
+  }
+  if (nodes.size() > 3) out += " ...";
+  return out;
+}
+
 }  // namespace
 
 namespace {
@@ -210,6 +244,7 @@ Status Apply(store::Store::Writer& w, WriteBehind& wb, const Snapshot& snap, Tim
       r.Set("sample_spacing_seconds", snap.spacing_seconds);
       r.Set("spacing_assumed", snap.spacing_assumed);
     }
+    if (!snap.unreachable.empty()) r.Set("last_error", UnreachableMessage(snap.unreachable));
     SetSeen(r, t, "active");
     auto st = wb.Submit(
         [&w, r = std::move(r)] { return w.Upsert(M("hub"), std::span<const Record>(&r, 1)); });
@@ -468,14 +503,24 @@ Status Apply(store::Store::Writer& w, WriteBehind& wb, const Snapshot& snap, Tim
     if (auto st = entity(kProject, std::move(r)); !st) return Fail(st.error());
   }
 
-  // What is left to write, then what vanished: gone, with the time.
+  // What is left to write, then what vanished: gone, with the time; or, under a node whose
+  // exporter failed, stale since it was last seen (kept, not gone; rewritten once seen again).
   const uint32_t gone_state = mirror.Name("gone");
+  const UnreachableKeys unreachable(hub, snap.unreachable);
   for (size_t mi = 0; mi < kSyncedModels.size(); ++mi) {
     RowWriter& rw = writers[mi];
     if (auto st = rw.Flush(); !st) return Fail(st.error());
     std::vector<Value> vanished;
+    std::map<int64_t, std::vector<Value>> stale;  // by the time last seen
     for (auto& [key, e] : mirror.entities(mi)) {
       if (e.gone || e.seen_at == t) continue;
+      if (unreachable.Covers(key)) {
+        if (e.indexed_digest != 0 || e.value_digest != 0) {  // not yet marked stale
+          stale[e.seen_at].emplace_back(std::in_place_type<std::string>, key);
+          e.indexed_digest = e.value_digest = 0;
+        }
+        continue;
+      }
       vanished.emplace_back(std::in_place_type<std::string>, key);
       if (changes) {
         store::Change c;
@@ -498,8 +543,15 @@ Status Apply(store::Store::Writer& w, WriteBehind& wb, const Snapshot& snap, Tim
         !st) {
       return st;
     }
-    if (auto st = rw.Touch({Filter::Eq(rw.model().scope.hub, hub), Filter::Null("gone_at")}, t,
-                           advancing);
+    for (auto& [seen, keys] : stale) {
+      const Value since = seen == kNoTime ? Value{t} : Value{seen};
+      if (auto st = rw.SetByKey(std::move(keys), {{"stale_since", since}}, &counts.stale); !st) {
+        return st;
+      }
+    }
+    if (auto st = rw.Touch({Filter::Eq(rw.model().scope.hub, hub), Filter::Null("gone_at"),
+                            Filter::Null("stale_since")},
+                           t, advancing);
         !st) {
       return Fail(st.error());
     }
@@ -512,7 +564,8 @@ Status Apply(store::Store::Writer& w, WriteBehind& wb, const Snapshot& snap, Tim
   auto ended = [&](std::unordered_map<std::string, HubMirror::Open>& open) {
     std::vector<Value> keys;
     for (auto it = open.begin(); it != open.end();) {
-      if (it->second.seen_at == t) {
+      // An allocation or event on a node that could not be read goes on, as far as we know.
+      if (it->second.seen_at == t || unreachable.Covers(it->second.key)) {
         ++it;
         continue;
       }
@@ -527,10 +580,24 @@ Status Apply(store::Store::Writer& w, WriteBehind& wb, const Snapshot& snap, Tim
       !st) {
     return Fail(st.error());
   }
-  if (auto st = allocation_writer.Touch(
-          {Filter::Eq("hub", hub), Filter::Eq("state", std::string("open"))}, t, advancing);
-      !st) {
-    return Fail(st.error());
+  if (unreachable.empty()) {
+    if (auto st = allocation_writer.Touch(
+            {Filter::Eq("hub", hub), Filter::Eq("state", std::string("open"))}, t, advancing);
+        !st) {
+      return Fail(st.error());
+    }
+  } else {
+    // Open allocations on unreachable nodes keep the last time they were seen: the seen ones
+    // are touched by key.
+    std::vector<Value> seen;
+    for (const auto& [ident, open] : mirror.allocations()) {
+      if (open.seen_at == t) seen.emplace_back(std::in_place_type<std::string>, open.key);
+    }
+    if (auto st =
+            allocation_writer.SetByKey(std::move(seen), {{"last_seen_at", t}}, &counts.touched);
+        !st) {
+      return Fail(st.error());
+    }
   }
   return event_writer.SetByKey(ended(mirror.events()), {{"ended_at", t}}, &counts.events_closed);
 }

@@ -20,6 +20,8 @@ namespace aitelemetry::collect {
 struct ApplyCounts {
   int64_t entities = 0;  // entities in the snapshot (clusters, nodes, projects, GPUs, slices)
   int64_t gone = 0;      // rows newly marked gone
+  int64_t stale = 0;     // rows newly marked stale (their node's exporter failed)
+  int64_t touched = 0;   // open allocations touched by key (when some node was unreachable)
   int64_t allocations_opened = 0;
   int64_t allocations_closed = 0;
   int64_t events_opened = 0;

@@ -22,6 +22,10 @@ Result<SampleSet> ExporterSource::Scrape(Timestamp now) {
   return out;
 }
 
+Status ExporterSource::ScrapeTarget(size_t index, Timestamp now, SampleSet* out) {
+  return ScrapeOne(options_.targets[index], now, out);
+}
+
 Status ExporterSource::ScrapeOne(const ExporterTarget& target, Timestamp now, SampleSet* out) {
   http::ClientRequest req;
   req.method = "GET";

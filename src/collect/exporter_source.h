@@ -41,10 +41,16 @@ class ExporterSource {
   // `now`. Retries network errors and 5xx like PrometheusSource; refreshes credentials once on 401.
   //
   // Any failing target fails the whole scrape (a partial snapshot would make the collector mark
-  // the missing GPUs as gone). Errors name the target URL: ParseExposition's errors for a
+  // the missing GPUs as gone); ExporterSnapshotSource scrapes with ScrapeTarget instead and marks
+  // a dead target's nodes unreachable. Errors name the target URL: ParseExposition's errors for a
   // malformed exposition, kUnavailable for 5xx, kUnauthenticated/kPermissionDenied/kNotFound for
   // 401/403/404, the transport's kDeadlineExceeded/kUnavailable/kPayloadTooLarge.
   [[nodiscard]] Result<SampleSet> Scrape(Timestamp now);
+
+  // Scrapes target `index` alone into `out` (errors as Scrape, for that target only), so that a
+  // caller can go on past a dead target. Requires: index < targets().size().
+  [[nodiscard]] Status ScrapeTarget(size_t index, Timestamp now, SampleSet* out);
+  const std::vector<ExporterTarget>& targets() const { return options_.targets; }
 
  private:
   Status ScrapeOne(const ExporterTarget& target, Timestamp now, SampleSet* out);

@@ -159,14 +159,21 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
         if (s && !batch.empty()) s = submit();
         // The gaps found, each a "gap" row: the hub's missed syncs, or the device alone missing.
         if (s) {
-          std::vector<GapTracker::Found> missed_syncs, missing;
+          std::vector<GapTracker::Found> missed_syncs, missing, unreachable;
           for (auto& f : gaps_.TakeFound()) {
             const bool hub_missed =
                 report.unobserved_seconds > 0 && counted && f.from == *counted + options_.interval;
-            (hub_missed ? missed_syncs : missing).push_back(std::move(f));
+            const bool node_missed = unreachable_nodes_.contains(f.cluster + "/" + f.node);
+            (hub_missed    ? missed_syncs
+             : node_missed ? unreachable
+                           : missing)
+                .push_back(std::move(f));
           }
           auto rows = GapRecords(hub, missed_syncs, "sync failed");
           for (auto& r : GapRecords(hub, missing, "device missing")) rows.push_back(std::move(r));
+          for (auto& r : GapRecords(hub, unreachable, "exporter unreachable")) {
+            rows.push_back(std::move(r));
+          }
           if (!rows.empty()) {
             s = wb.Submit(
                 [&w, rows = std::move(rows)] { return w.Upsert(*model::FindModel("gap"), rows); });
@@ -191,6 +198,15 @@ Result<SyncReport> HubSyncer::SyncOnce(Timestamp at) {
   }
   if (!st) return store_failed(st.error());
   mirror_.Committed(ToUnixNanos(at));
+  // Nodes whose exporter failed are remembered until they answer again, so that the gaps their
+  // devices show then are put down to the exporter.
+  for (const NodeEntry& node : snap.nodes) {
+    unreachable_nodes_.erase(snap.clusters[node.cluster].name + "/" + node.name);
+  }
+  for (const UnreachableNode& n : snap.unreachable) {
+    unreachable_nodes_.insert(n.cluster + "/" + n.node);
+  }
+  report.unreachable_nodes = snap.unreachable.size();
   // The snapshot (~100 MiB at 100,000 GPUs) is not needed until the next sync: its memory goes
   // back to the system, so between syncs the worker's resident set is what it keeps.
   snap = Snapshot{};

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 
 #include "collect/apply.h"
 #include "collect/hub_mirror.h"
@@ -47,6 +48,9 @@ struct SyncReport {
   // syncs): from the end of the last counted sample to `at`. Each device seen again adds its
   // own missed time to unobserved_seconds of its usage rows.
   double unobserved_seconds = 0;
+  // Nodes whose exporter failed this time (exporter hubs): their devices are stale, their time
+  // unobserved, and the rest of the hub synced.
+  size_t unreachable_nodes = 0;
   double seconds = 0;
   double collect_seconds = 0;  // querying, parsing and mapping the snapshot
   double store_seconds = 0;    // the store transaction (usage, entities, changes)
@@ -130,10 +134,12 @@ class HubSyncer {
   store::Store& store_;
   std::unique_ptr<SnapshotSource> source_;
   SyncMetrics* metrics_;
-  EnergyTracker energy_;            // live counter readings between syncs
-  GapTracker gaps_;                 // what live samples covered, per device (unobserved time)
-  HubMirror mirror_;                // what the last syncs wrote (see HubMirror)
-  Nanos last_spacing_{0};           // the last spacing worked out (zero: none yet)
+  EnergyTracker energy_;   // live counter readings between syncs
+  GapTracker gaps_;        // what live samples covered, per device (unobserved time)
+  HubMirror mirror_;       // what the last syncs wrote (see HubMirror)
+  Nanos last_spacing_{0};  // the last spacing worked out (zero: none yet)
+  // "cluster/node" of nodes whose exporter failed and has not answered since.
+  std::unordered_set<std::string> unreachable_nodes_;
   Spacing live_spacing_;            // what live syncs use, worked out once per hour
   int64_t live_spacing_hour_ = -1;  // the hour (Unix nanos) live_spacing_ was worked out for
   struct {

@@ -4,9 +4,11 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -509,6 +511,165 @@ TEST_P(HubSyncerTest, MisbehavingPrometheusIsReportedAndLeavesStoreConsistent) {
     EXPECT_FALSE(hub[0].GetString("last_error").empty()) << c.what;
     EXPECT_TRUE(model::IsNull(hub[0].Get("last_sync_ok_at"))) << c.what;
   }
+}
+
+// The value of label `name` in one exposition line, or "" (the simulator quotes every value and
+// escapes no quote inside one).
+std::string_view LabelIn(std::string_view line, std::string_view name) {
+  const std::string needle = std::string(name) + "=\"";
+  size_t at = line.find(needle);
+  while (at != std::string_view::npos && at > 0 && line[at - 1] != '{' && line[at - 1] != ',') {
+    at = line.find(needle, at + 1);
+  }
+  if (at == std::string_view::npos) return {};
+  const size_t from = at + needle.size();
+  return line.substr(from, line.find('"', from) - from);
+}
+
+// An exporter hub served by one real HTTP target per node (the node's DCGM series) plus one for
+// the rest (kube-state-metrics). One node's exporter dies twice: only its devices turn stale and
+// unobserved, with gaps put down to the exporter; the rest of the hub syncs every minute and the
+// GPU-hours of everything observed are exact.
+TEST_P(HubSyncerTest, DeadExporterDegradesOnlyItsNode) {
+  using testing::FakeHttpServer;
+  const int dead_node = fleet_.clusters[fleet_.hubs[0].clusters[0]].nodes[0];
+  const std::string dead_host = fleet_.nodes[dead_node].name;
+  const std::string dead_cluster = fleet_.clusters[fleet_.nodes[dead_node].cluster].name;
+  struct Outage {
+    Timestamp from, to;
+  };
+  const std::vector<Outage> outages = {{kT0 + minutes(20), kT0 + minutes(26)},
+                                       {kT0 + minutes(70), kT0 + minutes(73)}};
+  std::atomic<int64_t> now_ms{ToUnixMillis(kT0)};
+  // Serves the lines of one (cluster, host), or with an empty host those without a host name.
+  auto lines_of = [&](std::string cluster, std::string host) {
+    return [&, cluster, host](const testing::FakeRequest&) {
+      const Timestamp at = FromUnixMillis(now_ms.load());
+      if (host == dead_host && cluster == dead_cluster) {
+        for (const Outage& o : outages) {
+          if (at >= o.from && at < o.to) return FakeHttpServer::Response(503, "down", "text/plain");
+        }
+      }
+      std::string all, kept;
+      sim::AppendExposition(fleet_, 0, at, &all);
+      size_t pos = 0;
+      while (pos < all.size()) {
+        const size_t end = all.find('\n', pos);
+        std::string_view line(all.data() + pos, end - pos);
+        pos = end + 1;
+        std::string_view h = LabelIn(line, "hostname");
+        if (h.empty()) h = LabelIn(line, "Hostname");
+        const bool keep = host.empty() ? h.empty() && !line.starts_with("# ")
+                                       : h == host && LabelIn(line, "cluster") == cluster;
+        if (keep) kept.append(line).push_back('\n');
+      }
+      return FakeHttpServer::Response(200, kept, "text/plain; version=0.0.4");
+    };
+  };
+  std::vector<std::unique_ptr<FakeHttpServer>> servers;
+  ExporterSourceOptions o;
+  o.retries = 0;
+  o.timeout = std::chrono::milliseconds(5000);
+  servers.push_back(std::make_unique<FakeHttpServer>(lines_of("", "")));
+  for (int c : fleet_.hubs[0].clusters) {
+    for (int n : fleet_.clusters[c].nodes) {
+      servers.push_back(std::make_unique<FakeHttpServer>(
+          lines_of(fleet_.clusters[c].name, fleet_.nodes[n].name)));
+    }
+  }
+  for (const auto& server : servers) o.targets.push_back({server->url() + "/metrics", ""});
+  HubSyncOptions so;
+  so.hub = fleet_.hubs[0].name;
+  so.interval = minutes(1);
+  HubSyncer syncer(so, *store_, std::make_unique<ExporterSnapshotSource>(o), &metrics_);
+
+  const Timestamp end = kT0 + hours(2);
+  const size_t all_gpus = Rows("gpu").size();
+  for (Timestamp t = kT0; t < end; t += minutes(1)) {
+    now_ms = ToUnixMillis(t);
+    auto r = syncer.SyncOnce(t);
+    ASSERT_TRUE(r) << FormatRfc3339(t) << ": " << r.error().message;
+    bool down = false;
+    for (const Outage& x : outages) down |= t >= x.from && t < x.to;
+    EXPECT_EQ(r->unreachable_nodes, down ? 1u : 0u) << FormatRfc3339(t);
+    if (down) {
+      EXPECT_GT(r->counts.stale + r->counts.touched, 0) << FormatRfc3339(t);
+    }
+    if (t == outages[0].from + minutes(2)) {
+      // The dead node's GPUs are stale (kept, not gone), the hub says why, the rest is fresh.
+      (void)all_gpus;
+      for (const auto& g : Rows("gpu")) {
+        const bool dead =
+            g.GetString("node") == dead_host && g.GetString("cluster") == dead_cluster;
+        EXPECT_NE(g.GetString("state"), "gone") << g.Key();
+        EXPECT_EQ(!model::IsNull(g.Get("stale_since")), dead) << g.Key();
+        if (dead) {
+          EXPECT_EQ(std::get<int64_t>(g.Get("stale_since")),
+                    ToUnixNanos(outages[0].from - minutes(1)));
+          EXPECT_EQ(std::get<int64_t>(g.Get("last_seen_at")),
+                    ToUnixNanos(outages[0].from - minutes(1)));
+        } else {
+          EXPECT_EQ(std::get<int64_t>(g.Get("last_seen_at")), ToUnixNanos(t));
+        }
+      }
+      auto hub = Rows("hub");
+      ASSERT_EQ(hub.size(), 1u);
+      EXPECT_NE(hub[0].GetString("last_error").find(dead_host), std::string::npos);
+      EXPECT_NE(hub[0].GetString("last_error").find("HTTP 503"), std::string::npos);
+    }
+  }
+  // Back: nothing stale, no error; no GPU or node was ever called gone.
+  EXPECT_TRUE(Rows("gpu", {Filter::Eq("state", std::string("gone"))}).empty());
+  EXPECT_TRUE(Rows("node", {Filter::Eq("state", std::string("gone"))}).empty());
+  for (const auto& g : Rows("gpu")) EXPECT_TRUE(model::IsNull(g.Get("stale_since"))) << g.Key();
+  EXPECT_TRUE(model::IsNull(Rows("hub")[0].Get("last_error")));
+
+  // Gaps: one per unit of the dead node and outage, put down to the exporter; none elsewhere.
+  std::set<int> dead_units;
+  for (int u = 0; u < static_cast<int>(fleet_.units.size()); ++u) {
+    if (fleet_.gpus[fleet_.units[u].gpu].node == dead_node) dead_units.insert(u);
+  }
+  ASSERT_FALSE(dead_units.empty());
+  auto gap_rows = Rows("gap");
+  EXPECT_EQ(gap_rows.size(), 2 * dead_units.size());
+  for (const auto& g : gap_rows) {
+    EXPECT_EQ(g.GetString("cause"), "exporter unreachable");
+    EXPECT_EQ(g.GetString("node"), dead_host);
+    const int64_t from = std::get<int64_t>(g.Get("started_at"));
+    EXPECT_TRUE(from == ToUnixNanos(outages[0].from) || from == ToUnixNanos(outages[1].from));
+  }
+  // Usage: the dead node's units miss 9 minutes each; every project's GPU-seconds are the truth
+  // less what the dead node's holdings would have added during the outages.
+  std::map<std::string, double> allocated, unobserved;
+  for (const auto& r : Rows("usage")) {
+    if (!model::IsNull(r.Get("project"))) {
+      allocated[model::ProjectKey(r.GetString("hub"), r.GetString("cluster"),
+                                  r.GetString("project"))] +=
+          std::get<double>(r.Get("gpu_equivalent_seconds"));
+    }
+    unobserved[r.GetString("node") == dead_host && r.GetString("cluster") == dead_cluster
+                   ? "dead"
+                   : "alive"] += std::get<double>(r.Get("unobserved_seconds"));
+  }
+  EXPECT_NEAR(unobserved["dead"], 9 * 60.0 * static_cast<double>(dead_units.size()), 1e-6);
+  EXPECT_NEAR(unobserved["alive"], 0, 1e-9);
+  auto truth = sim::GpuSecondsByProject(fleet_, kT0, end);
+  for (const Outage& x : outages) {
+    for (Timestamp t = x.from; t < x.to; t += minutes(1)) {
+      for (int u : dead_units) {
+        if (auto h = sim::HoldingAt(fleet_, u, sim::SlotIndex(fleet_, t))) {
+          truth[h->project] -= 60.0 * fleet_.units[u].compute_sevenths / 7.0;
+        }
+      }
+    }
+  }
+  double total = 0;
+  for (size_t p = 0; p < truth.size(); ++p) {
+    const std::string key = sim::ProjectKey(fleet_, static_cast<int>(p));
+    total += truth[p];
+    EXPECT_NEAR(allocated[key], truth[p], 1e-6) << key;
+  }
+  EXPECT_GT(total, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, HubSyncerTest, ::testing::Values("sqlite", "postgres"),

@@ -455,6 +455,11 @@ size_t MakeSnapshotTextValid(Snapshot& s) {
 
 }  // namespace
 
+void Mapper::MarkUnreachable(std::string_view cluster, std::string_view node, std::string error) {
+  snap_.unreachable.push_back({std::string(cluster.empty() ? default_cluster_ : cluster),
+                               std::string(node), std::move(error)});
+}
+
 Snapshot Mapper::Finish() {
   for (NodeEntry& node : snap_.nodes) {
     std::string key = snap_.clusters[node.cluster].name;

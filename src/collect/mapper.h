@@ -73,6 +73,10 @@ class Mapper {
     size_t unmapped_at_start_;
   };
 
+  // Records that node `node` of cluster `cluster` (empty: the default cluster) could not be read
+  // this time (its exporter failed with `error`): Finish() lists it in Snapshot::unreachable.
+  void MarkUnreachable(std::string_view cluster, std::string_view node, std::string error);
+
   // Returns the snapshot built so far and resets the mapper.
   Snapshot Finish();
 

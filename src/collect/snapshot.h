@@ -73,6 +73,14 @@ struct ProjectEntry {
   std::string ns;
 };
 
+// A node whose exporter could not be scraped this time: its devices are not in the snapshot, but
+// they are not gone either (they are marked stale and their time is unobserved).
+struct UnreachableNode {
+  std::string cluster;  // resolved: the mapper's default cluster when the target named none
+  std::string node;
+  std::string error;  // why, naming the target (credentials masked)
+};
+
 struct Snapshot {
   std::string hub;
   std::vector<ClusterEntry> clusters;
@@ -86,6 +94,8 @@ struct Snapshot {
   // assumed rather than worked out from sample timestamps. Set by the syncer, not the mapper.
   double spacing_seconds = kUnknown;
   bool spacing_assumed = false;
+  // Nodes whose exporter failed this time (exporter hubs only); empty when every target answered.
+  std::vector<UnreachableNode> unreachable;
 };
 
 // The activity of a unit: GR_ENGINE_ACTIVE, else GPU_UTIL (whole GPUs only), else NaN.

@@ -1,6 +1,10 @@
 #include "collect/snapshot_source.h"
 
+#include <algorithm>
+#include <optional>
+
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "collect/metric_catalog.h"
 #include "core/redact.h"
@@ -116,15 +120,65 @@ std::string JoinUrls(const ExporterSourceOptions& options) {
   return out;
 }
 
+// The distinct (cluster, host) pairs of the DCGM series of `set` (`Hostname` on exporters older
+// than 4.8.3, else `hostname`), in the order first seen.
+std::vector<std::pair<std::string, std::string>> NodesOf(const SampleSet& set) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto cluster = set.FindString("cluster");
+  const auto host_new = set.FindString("hostname");
+  const auto host_old = set.FindString("Hostname");
+  if (!host_new && !host_old) return out;
+  LabelSetId last = UINT32_MAX;
+  for (const Sample& s : set.samples()) {
+    if (s.labels == last) continue;
+    last = s.labels;
+    std::string_view host = host_new ? set.Label(s, *host_new) : std::string_view();
+    if (host.empty() && host_old) host = set.Label(s, *host_old);
+    if (host.empty()) continue;
+    std::string_view c = cluster ? set.Label(s, *cluster) : std::string_view();
+    if (std::find_if(out.begin(), out.end(), [&](const auto& p) {
+          return p.first == c && p.second == host;
+        }) == out.end()) {
+      out.emplace_back(std::string(c), std::string(host));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 ExporterSnapshotSource::ExporterSnapshotSource(ExporterSourceOptions options)
-    : describe_(JoinUrls(options)), source_(std::move(options)) {}
+    : describe_(JoinUrls(options)),
+      source_(std::move(options)),
+      nodes_of_target_(source_.targets().size()) {}
 
 Status ExporterSnapshotSource::Collect(Timestamp at, Mapper* mapper) {
-  auto set = source_.Scrape(at);
-  if (!set) return Fail(set.error());
-  mapper->Add(*set);
+  const auto& targets = source_.targets();
+  std::optional<Error> first_error;
+  size_t failed = 0;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    SampleSet set;
+    if (Status st = source_.ScrapeTarget(i, at, &set); !st) {
+      ++failed;
+      if (!first_error) first_error = st.error();
+      if (nodes_of_target_[i].empty()) {
+        spdlog::warn("collect: exporter {} failed and never answered: {}",
+                     RedactUrl(targets[i].url), st.error().message);
+      }
+      for (const auto& [cluster, host] : nodes_of_target_[i]) {
+        mapper->MarkUnreachable(cluster.empty() ? targets[i].cluster : cluster, host,
+                                st.error().message);
+      }
+      continue;
+    }
+    nodes_of_target_[i] = NodesOf(set);
+    mapper->Add(set);
+  }
+  if (failed == targets.size() && first_error) {
+    return Fail(first_error->code, failed == 1 ? first_error->message
+                                               : fmt::format("all {} exporters failed; first: {}",
+                                                             failed, first_error->message));
+  }
   return Ok();
 }
 

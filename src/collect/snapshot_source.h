@@ -80,7 +80,11 @@ class PrometheusSnapshotSource : public SnapshotSource {
   Nanos fresh_within_{0};
 };
 
-// One scrape of every exporter target.
+// One scrape of every exporter target. Targets degrade one by one: a target that fails is
+// skipped, and the nodes it showed at its last good scrape are reported to the mapper as
+// unreachable (MarkUnreachable), so their devices turn stale and their time unobserved instead
+// of gone, while the other targets' nodes sync. Only when every target fails does Collect fail.
+// A target that never answered has no nodes to report: its failure is logged.
 class ExporterSnapshotSource : public SnapshotSource {
  public:
   explicit ExporterSnapshotSource(ExporterSourceOptions options);
@@ -92,6 +96,8 @@ class ExporterSnapshotSource : public SnapshotSource {
  private:
   std::string describe_;  // the target URLs; declared first: built before options move away
   ExporterSource source_;
+  // Per target, the (cluster label, host name) pairs its last good scrape showed.
+  std::vector<std::vector<std::pair<std::string, std::string>>> nodes_of_target_;
 };
 
 }  // namespace aitelemetry::collect

@@ -55,8 +55,10 @@ void AddLifecycle(std::vector<Field>& fields, const char* states) {
                      "When the collector last saw it in a snapshot."));
   fields.push_back(F("gone_at", FieldType::kTime, kSortable | kFilterable,
                      "When it vanished from the snapshots; null while present."));
-  fields.push_back(F("stale_since", FieldType::kTime, kSortable | kFilterable,
-                     "Set while its hub's last sync failed: the time of the last good sync."));
+  fields.push_back(
+      F("stale_since", FieldType::kTime, kSortable | kFilterable,
+        "Set while it cannot be observed (its hub's last sync failed, or its node's exporter "
+        "could not be scraped): when it was last seen."));
 }
 
 // Current device readings shared by GPUs and MIG slices. Unknown readings are null, never zero.
@@ -314,8 +316,9 @@ std::vector<Model> BuildRegistry() {
         F("seconds", FieldType::kReal, kNum, "Length of the gap.", "s", "SEC", "duration"),
         F("cause", FieldType::kString, kFacet,
           "Why no sample covers it: sync failed (the hub could not be collected and keeps no "
-          "history), device missing (the hub answered without the device), or no sample in "
-          "history (a backfill found none).")};
+          "history), device missing (the hub answered without the device), exporter unreachable "
+          "(the device's node exporter could not be scraped), or no sample in history (a "
+          "backfill found none).")};
     m.scope = {"hub", "cluster", "project", "", "", false};
     m.time_field = "started_at";
     m.partition_field = "started_at";
