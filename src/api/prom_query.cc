@@ -214,6 +214,7 @@ Result<PromCall> PlanPromCall(PromEndpoint endpoint, std::string_view label,
   if (is_query) return PlanQuery(endpoint, *p, restriction, limits);
   PromCall call;
   call.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(limits.query_timeout);
+  if (endpoint == PromEndpoint::kLabelValues) call.method = "GET";
   call.path = endpoint == PromEndpoint::kSeries   ? "/api/v1/series"
               : endpoint == PromEndpoint::kLabels ? "/api/v1/labels"
                                                   : fmt::format("/api/v1/label/{}/values", label);

@@ -26,8 +26,10 @@ struct PromLimits {
   int max_points = 11000;
 };
 
-// What to send upstream: the path below the hub's API root ("/api/v1/query") and the form body.
+// What to send upstream: the path below the hub's API root ("/api/v1/query") and the form body
+// (sent as the URL's query for GET: Prometheus takes label values by GET only).
 struct PromCall {
+  std::string method = "POST";
   std::string path;
   std::string form;
   std::chrono::milliseconds timeout{0};

@@ -47,11 +47,15 @@ class Hub {
         break;
       }
       http::ClientRequest req;
-      req.method = "POST";
+      req.method = call.method;
       req.url = config_.prometheus.url + call.path;
-      req.body = call.form;
       req.timeout = call.timeout;
-      req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+      if (call.method == "GET") {
+        req.url += "?" + call.form;
+      } else {
+        req.body = call.form;
+        req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+      }
       if (!auth->empty()) req.headers.emplace_back("Authorization", *auth);
       out = up->client.Send(req);
       if (!out || out->status != 401 || !up->credentials.configured()) break;
