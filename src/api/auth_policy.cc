@@ -33,7 +33,8 @@ PathKind ClassifyPath(std::string_view method, std::string_view path, bool publi
   if (Under(path, "/static")) return PathKind::kPublic;
   if (Under(path, "/assets")) return PathKind::kPublic;  // the /docs page's embedded assets
   if (public_openapi && IsOpenApiDocument(path)) return PathKind::kPublic;
-  if (Under(path, "/api") || Under(path, "/ngsi-ld") || IsOpenApiDocument(path)) {
+  if (Under(path, "/api") || Under(path, "/ngsi-ld") || Under(path, "/prom") ||
+      IsOpenApiDocument(path)) {
     return PathKind::kApi;
   }
   return PathKind::kPage;

@@ -14,7 +14,7 @@ enum class PathKind {
   kPublic,   // health, metrics, static assets, the login routes; the OpenAPI document and /docs
              // when public_openapi. A caller is attached when valid credentials come along.
   kOwnAuth,  // POST /api/alerts: checks Alertmanager's own bearer token; left alone
-  kApi,      // /api, /ngsi-ld, /openapi: no credentials -> 401 with WWW-Authenticate: Bearer
+  kApi,      // /api, /ngsi-ld, /prom, /openapi: no credentials -> 401 with WWW-Authenticate: Bearer
   kPage,     // everything else (dashboard pages): no credentials -> /login for a browser
 };
 

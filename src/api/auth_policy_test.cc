@@ -22,6 +22,11 @@ TEST(ClassifyPath, Table) {
   };
   const Case cases[] = {
       {"GET", "/healthz", true, PathKind::kPublic},
+      {"GET", "/prom/moc/api/v1/query", true, PathKind::kApi},
+      {"POST", "/prom/moc/api/v1/query_range", false, PathKind::kApi},
+      {"GET", "/prom/moc/federate", false, PathKind::kApi},
+      {"GET", "/prom", false, PathKind::kApi},
+      {"GET", "/promx", false, PathKind::kPage},
       {"GET", "/readyz", false, PathKind::kPublic},
       {"GET", "/metrics", false, PathKind::kPublic},
       {"GET", "/login", false, PathKind::kPublic},

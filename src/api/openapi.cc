@@ -9,6 +9,7 @@
 
 #include "api/ngsi.h"
 #include "api/ngsi_routes.h"
+#include "api/openapi_prom.h"
 
 namespace aitelemetry::api {
 namespace {
@@ -456,11 +457,13 @@ Json BuildOpenApi(const OpenApiOptions& options) {
            {"events", "Live updates."},
            {"alerts", "Alertmanager webhook receiver."},
            {"ngsi-ld", "The NGSI-LD view of the same entities."},
+           {"promql", "PromQL over the hub's Prometheus, restricted to the caller's grants."},
            {"operations", "Health, readiness, metrics and this document."}}) {
     tags.push_back({{"name", name}, {"description", what}});
   }
   AddServicePaths(paths);
   AddNgsiPaths(paths);
+  AddPromOpenApi(paths, schemas);
   doc["tags"] = tags;
   doc["paths"] = paths;
   Json security_schemes = {

@@ -17,6 +17,7 @@
 #include "api/docs.h"
 #include "api/event_hub.h"
 #include "api/ngsi_routes.h"
+#include "api/prom_routes.h"
 #include "api/rest.h"
 #include "cli/periodic.h"
 #include "collect/hub_config.h"
@@ -381,6 +382,13 @@ int RunRole(Role role, const config::Config& c) {
     api::AddDocRoutes(*router, {AITELEMETRY_VERSION, c.auth.issuer});
     api::AddRestRoutes(*router, rest);
     api::AddNgsiRoutes(*router, *s.store);
+    if (c.prom.enabled) {
+      api::PromRouteOptions po;
+      po.hubs = c.hubs;
+      po.limits = {c.prom.query_timeout, c.prom.max_range, c.prom.max_points};
+      po.max_concurrent_per_caller = c.prom.max_concurrent_per_caller;
+      api::AddPromRoutes(*router, std::move(po));
+    }
   }
   if (role != Role::kServe) {
     if (auto st = AddTraceWorker(*router, s); !st) {

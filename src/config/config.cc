@@ -435,6 +435,12 @@ Result<Config> Load(const Sources& sources) {
         p.File("bearer_token_file", &hub.prometheus.bearer_token_file);
         p.Duration("timeout", &hub.prometheus.timeout);
         p.Int("retries", &hub.prometheus.retries, 0, 10);
+        p.String("namespace_label", &hub.prometheus.namespace_label);
+        const std::string& nl = hub.prometheus.namespace_label;
+        if (!nl.empty() && nl != "namespace" && nl != "exported_namespace") {
+          ctx.Problem(p.Path("namespace_label"),
+                      fmt::format("expected namespace or exported_namespace (\"{}\")", Shown(nl)));
+        }
         p.Object("tls", [&](Reader& t) { ReadTls(t, &hub.prometheus.tls); });
         p.Object("oauth2", [&](Reader& o) {
           o.Url("token_url", &hub.prometheus.oauth2.token_url);
@@ -519,6 +525,20 @@ Result<Config> Load(const Sources& sources) {
       a.Bytes("cache_bytes", &c.api.cache_bytes);
       a.Int("max_streams_per_caller", &c.api.max_streams_per_caller, 1, 1000000);
       a.Int("max_streams", &c.api.max_streams, 1, 1000000);
+    });
+    r.Object("prom", [&](Reader& p) {
+      p.Bool("enabled", &c.prom.enabled);
+      p.Duration("query_timeout", &c.prom.query_timeout);
+      p.Duration("max_range", &c.prom.max_range);
+      p.Int("max_points", &c.prom.max_points, 1, 1000000);
+      p.Int("max_concurrent_per_caller", &c.prom.max_concurrent_per_caller, 1, 10000);
+      if (c.prom.query_timeout < std::chrono::seconds(1) ||
+          c.prom.query_timeout > std::chrono::minutes(10)) {
+        ctx.Problem(p.Path("query_timeout"), "expected a duration from 1s to 10m");
+      }
+      if (c.prom.max_range < std::chrono::hours(1)) {
+        ctx.Problem(p.Path("max_range"), "expected a duration of at least 1h");
+      }
     });
     r.Object("metrics",
              [&](Reader& m) { m.File("bearer_token_file", &c.metrics.bearer_token_file); });
@@ -607,6 +627,9 @@ std::string ToYaml(const Config& c) {
       out << YAML::Key << "bearer_token_file" << YAML::Value << p.bearer_token_file;
       out << YAML::Key << "timeout" << YAML::Value << secs(p.timeout);
       out << YAML::Key << "retries" << YAML::Value << p.retries;
+      if (!p.namespace_label.empty()) {
+        out << YAML::Key << "namespace_label" << YAML::Value << p.namespace_label;
+      }
       // Only when configured: an oauth2 section requires token_url and client_id, so an empty one
       // would make the rendering fail to load.
       if (!p.oauth2.token_url.empty()) {
@@ -670,6 +693,14 @@ std::string ToYaml(const Config& c) {
   out << YAML::Key << "cache_bytes" << YAML::Value << c.api.cache_bytes;
   out << YAML::Key << "max_streams_per_caller" << YAML::Value << c.api.max_streams_per_caller;
   out << YAML::Key << "max_streams" << YAML::Value << c.api.max_streams;
+  out << YAML::EndMap;
+  out << YAML::Key << "prom" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "enabled" << YAML::Value << c.prom.enabled;
+  out << YAML::Key << "query_timeout" << YAML::Value << secs(c.prom.query_timeout);
+  out << YAML::Key << "max_range" << YAML::Value << secs(c.prom.max_range);
+  out << YAML::Key << "max_points" << YAML::Value << c.prom.max_points;
+  out << YAML::Key << "max_concurrent_per_caller" << YAML::Value
+      << c.prom.max_concurrent_per_caller;
   out << YAML::EndMap;
   out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "bearer_token_file" << YAML::Value << c.metrics.bearer_token_file;

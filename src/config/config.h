@@ -34,6 +34,9 @@ struct PrometheusConfig {
   TlsFiles tls;
   std::chrono::milliseconds timeout{30000};
   int retries = 2;
+  // The label holding a series' workload namespace for /prom grants: "" (exported_namespace
+  // where present, else namespace), "namespace" or "exported_namespace".
+  std::string namespace_label;
 };
 
 struct ExporterConfig {
@@ -116,6 +119,16 @@ struct ApiConfig {
   int max_streams = 20000;
 };
 
+// GET|POST /prom/{hub}/api/v1/...: PromQL against the hub's Prometheus, restricted to the
+// caller's grants (docs/promql.md).
+struct PromConfig {
+  bool enabled = true;
+  std::chrono::seconds query_timeout{30};  // per query; a caller's own timeout may only lower it
+  std::chrono::hours max_range{24 * 32};   // of query_range, series and labels; and of [ranges]
+  int max_points = 11000;                  // per series of a range query ((end - start) / step)
+  int max_concurrent_per_caller = 4;       // beyond: 429
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string db = "sqlite:aitelemetry.db";
@@ -130,6 +143,7 @@ struct Config {
   OtlpConfig otlp;
   AlertsConfig alerts;
   ApiConfig api;
+  PromConfig prom;
   MetricsConfig metrics;
   std::string tracing_ui_url;  // e.g. https://tempo.example/trace/{trace_id}
 };

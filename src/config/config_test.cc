@@ -114,6 +114,41 @@ TEST(Config, ReportsEveryProblemWithPathAndOrigin) {
   }
 }
 
+TEST(Config, PromLimitsAndNamespaceLabel) {
+  std::string f = Write(
+      "hubs:\n"
+      "  - name: moc\n"
+      "    prometheus: {url: 'http://ok:9090', namespace_label: exported_namespace}\n"
+      "prom: {query_timeout: 10s, max_range: 48h, max_points: 500, "
+      "max_concurrent_per_caller: 2}\n");
+  auto c = Load({f, {}, {}});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->hubs[0].prometheus.namespace_label, "exported_namespace");
+  EXPECT_EQ(c->prom.query_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(c->prom.max_range, std::chrono::hours(48));
+  EXPECT_EQ(c->prom.max_points, 500);
+  EXPECT_EQ(c->prom.max_concurrent_per_caller, 2);
+  EXPECT_TRUE(c->prom.enabled);
+  auto again = Load({"a.yaml", {}, {}, ToYaml(*c)});
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->prom.max_range, std::chrono::hours(48));
+  EXPECT_EQ(again->hubs[0].prometheus.namespace_label, "exported_namespace");
+
+  std::string bad = Write(
+      "hubs:\n"
+      "  - name: moc\n"
+      "    prometheus: {url: 'http://ok:9090', namespace_label: pod}\n"
+      "prom: {query_timeout: 1h, max_range: 10m, max_points: 0}\n");
+  auto b = Load({bad, {}, {}});
+  ASSERT_FALSE(b);
+  for (const char* want :
+       {"hubs[0].prometheus.namespace_label: expected namespace or exported_namespace",
+        "prom.query_timeout: expected a duration from 1s to 10m",
+        "prom.max_range: expected a duration of at least 1h", "prom.max_points"}) {
+    EXPECT_NE(b.error().message.find(want), std::string::npos) << want << "\n" << b.error().message;
+  }
+}
+
 // An IPv6 listen address is brackets and a port, from a flag, the environment or the file: never
 // read as YAML flow syntax.
 TEST(Config, ListenTakesIpv6Addresses) {
